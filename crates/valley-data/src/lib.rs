@@ -1,0 +1,1 @@
+//! Dataset reading and writing and the curation stages of valley.

@@ -1,0 +1,28 @@
+//! Plain records shared by every valley stage, and the pure functions that read them.
+//!
+//! Stages (data, judge, generate, train, report) meet only through the records defined here, so
+//! this crate holds no I/O. The main types:
+//!
+//! - [`Trace`]: one distillation example (`question`, teacher `response`, optional labels);
+//! - [`ParsedResponse`] / [`parse_response`]: a response split into reasoning and answer, telling
+//!   well-formed, unclosed and missing `<think>` blocks apart;
+//! - [`extract_code`]: the final code block of a response, with named fallback modes shared by
+//!   data labelling and evaluation;
+//! - [`Manifest`]: what a curation command drew, so a user can verify it later.
+//!
+//! ```
+//! use valley_types::{parse_response, ThinkStatus, extract_code, ExtractMode};
+//! let r = "<think>try x</think>\nAnswer:\n```python\nprint(1)\n```\n";
+//! let parsed = parse_response(r);
+//! assert_eq!(parsed.think, ThinkStatus::WellFormed);
+//! assert_eq!(extract_code(r, ExtractMode::AfterThink).as_deref(), Some("print(1)"));
+//! ```
+
+mod manifest;
+mod trace;
+
+pub use manifest::{Manifest, ManifestGroup};
+pub use trace::{
+    ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,
+    parse_response,
+};

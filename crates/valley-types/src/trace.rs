@@ -1,0 +1,330 @@
+//! The distillation trace record and the one place where a response is split and its code found.
+//!
+//! Data curation (`data stats`, `data label`) and evaluation (`eval`) both call
+//! [`parse_response`] and [`extract_code`], so a trace is judged the same way in training data and
+//! in model outputs.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Opening tag of a reasoning block.
+pub const THINK_OPEN: &str = "<think>";
+/// Closing tag of a reasoning block.
+pub const THINK_CLOSE: &str = "</think>";
+
+/// One distillation example: a question and the teacher's response.
+///
+/// Fields this struct does not name are kept in `extra`, in their input order, so a curation step
+/// writes rows back with nothing lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// Unique row identifier; a JSON number is accepted and kept as its decimal text.
+    #[serde(deserialize_with = "string_or_number")]
+    pub id: String,
+    /// The user turn.
+    pub question: String,
+    /// The teacher's output: `<think>…</think>` then the answer.
+    pub response: String,
+    /// The benchmark or source problem this question comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<String>,
+    /// Difficulty label (`easy`, `medium`, `medium_hard`, `hard`, `very_hard`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<String>,
+    /// Where the row came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Whether the response's code passes the problem's tests (set by `data label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct: Option<bool>,
+    /// Every other field of the input row.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        S(String),
+        I(i64),
+        U(u64),
+    }
+    Ok(match Id::deserialize(d).map_err(|_| {
+        serde::de::Error::custom("invalid type for `id`: expected a string or an integer")
+    })? {
+        Id::S(s) => s,
+        Id::I(i) => i.to_string(),
+        Id::U(u) => u.to_string(),
+    })
+}
+
+/// How a response's reasoning block is shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkStatus {
+    /// Starts (after leading whitespace) with `<think>` and closes it with `</think>`.
+    WellFormed,
+    /// Starts with `<think>` and never closes it: the reasoning ran out (truncated or looping).
+    Unclosed,
+    /// Has `</think>` but no opening tag: the template put `<think>` in the prompt.
+    ClosedOnly,
+    /// Opens `<think>` later in the text, not at the start.
+    Misplaced,
+    /// No reasoning block at all.
+    Missing,
+}
+
+impl ThinkStatus {
+    /// Whether the response begins with `<think>` (the paper's think-tag rate counts these).
+    pub fn begins_with_think(self) -> bool {
+        matches!(self, Self::WellFormed | Self::Unclosed)
+    }
+}
+
+/// A response split into its reasoning and its answer, borrowed from the response text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedResponse<'a> {
+    /// The shape of the reasoning block.
+    pub think: ThinkStatus,
+    /// Text inside the reasoning block (empty when there is none).
+    pub reasoning: &'a str,
+    /// Text after the reasoning block; the whole response when there is no block, and empty when
+    /// the block never closes.
+    pub answer: &'a str,
+}
+
+/// Splits a response into reasoning and answer.
+pub fn parse_response(response: &str) -> ParsedResponse<'_> {
+    let trimmed = response.trim_start();
+    if let Some(body) = trimmed.strip_prefix(THINK_OPEN) {
+        return match body.find(THINK_CLOSE) {
+            Some(end) => ParsedResponse {
+                think: ThinkStatus::WellFormed,
+                reasoning: &body[..end],
+                answer: &body[end + THINK_CLOSE.len()..],
+            },
+            None => ParsedResponse { think: ThinkStatus::Unclosed, reasoning: body, answer: "" },
+        };
+    }
+    let open = response.find(THINK_OPEN);
+    let close = response.find(THINK_CLOSE);
+    match (open, close) {
+        (Some(o), Some(c)) if o < c => ParsedResponse {
+            think: ThinkStatus::Misplaced,
+            reasoning: &response[o + THINK_OPEN.len()..c],
+            answer: &response[c + THINK_CLOSE.len()..],
+        },
+        (_, Some(c)) => ParsedResponse {
+            think: ThinkStatus::ClosedOnly,
+            reasoning: &response[..c],
+            answer: &response[c + THINK_CLOSE.len()..],
+        },
+        (Some(_), None) | (None, None) => {
+            ParsedResponse { think: ThinkStatus::Missing, reasoning: "", answer: response }
+        }
+    }
+}
+
+/// Which code block of a response is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtractMode {
+    /// The last complete fenced block of the answer (after `</think>`); nothing when the
+    /// reasoning never closes. The default for training data and for reasoning students.
+    #[default]
+    AfterThink,
+    /// [`ExtractMode::AfterThink`], then the last complete block anywhere, then an unclosed block
+    /// at the end of the answer.
+    Lenient,
+    /// The last complete fenced block anywhere in the response, reasoning included.
+    LastBlock,
+    /// LiveCodeBench's rule: the lines strictly between the last two lines that contain a triple
+    /// backtick anywhere, whatever the tags; nothing when fewer than two such lines exist.
+    Lcb,
+}
+
+impl ExtractMode {
+    /// Every mode, for help texts and tests.
+    pub const ALL: [ExtractMode; 4] = [Self::AfterThink, Self::Lenient, Self::LastBlock, Self::Lcb];
+
+    /// The mode's name as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AfterThink => "after-think",
+            Self::Lenient => "lenient",
+            Self::LastBlock => "last-block",
+            Self::Lcb => "lcb",
+        }
+    }
+}
+
+impl std::str::FromStr for ExtractMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown extract mode `{s}` (expected one of: {})", names.join(", "))
+        })
+    }
+}
+
+/// Finds the code a response submits, or `None` when it submits none.
+pub fn extract_code(response: &str, mode: ExtractMode) -> Option<String> {
+    match mode {
+        ExtractMode::Lcb => lcb_block(response),
+        ExtractMode::LastBlock => fenced_blocks(response).complete.pop(),
+        ExtractMode::AfterThink => after_think(response),
+        ExtractMode::Lenient => after_think(response)
+            .or_else(|| fenced_blocks(response).complete.pop())
+            .or_else(|| fenced_blocks(parse_response(response).answer).unclosed),
+    }
+}
+
+fn after_think(response: &str) -> Option<String> {
+    let parsed = parse_response(response);
+    if parsed.think == ThinkStatus::Unclosed {
+        return None;
+    }
+    fenced_blocks(parsed.answer).complete.pop()
+}
+
+fn lcb_block(response: &str) -> Option<String> {
+    let lines: Vec<&str> = response.split('\n').collect();
+    let fences: Vec<usize> =
+        lines.iter().enumerate().filter(|(_, l)| l.contains("```")).map(|(i, _)| i).collect();
+    if fences.len() < 2 {
+        return None;
+    }
+    let (a, b) = (fences[fences.len() - 2], fences[fences.len() - 1]);
+    Some(lines[a + 1..b].join("\n"))
+}
+
+struct Blocks {
+    complete: Vec<String>,
+    unclosed: Option<String>,
+}
+
+/// Markdown-style fenced blocks: an opening line that starts (after indentation) with three
+/// backticks and an optional info string, closed by a line holding only backticks.
+fn fenced_blocks(text: &str) -> Blocks {
+    let mut complete = Vec::new();
+    let mut open: Option<(usize, Vec<&str>)> = None;
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let t = line.trim();
+        match &mut open {
+            None => {
+                if let Some(rest) = t.strip_prefix("```") {
+                    if !rest.contains('`') {
+                        let ticks = 3 + rest.chars().take_while(|&c| c == '`').count();
+                        open = Some((ticks, Vec::new()));
+                    }
+                }
+            }
+            Some((ticks, body)) => {
+                let is_close = t.len() >= *ticks && t.chars().all(|c| c == '`');
+                if is_close {
+                    complete.push(body.join("\n"));
+                    open = None;
+                } else {
+                    body.push(line);
+                }
+            }
+        }
+    }
+    Blocks { complete, unclosed: open.map(|(_, body)| body.join("\n")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(response: &str, think: ThinkStatus, reasoning: &str, answer: &str) {
+        let p = parse_response(response);
+        assert_eq!((p.think, p.reasoning, p.answer), (think, reasoning, answer), "{response:?}");
+    }
+
+    #[test]
+    fn parse_shapes() {
+        check("<think>a</think>b", ThinkStatus::WellFormed, "a", "b");
+        check("\n <think>a\n</think>\nb", ThinkStatus::WellFormed, "a\n", "\nb");
+        check("<think>never ends", ThinkStatus::Unclosed, "never ends", "");
+        check("reasoning</think>ans", ThinkStatus::ClosedOnly, "reasoning", "ans");
+        check("pre <think>r</think>ans", ThinkStatus::Misplaced, "r", "ans");
+        check("just code", ThinkStatus::Missing, "", "just code");
+        check("", ThinkStatus::Missing, "", "");
+        check("</think> <think>", ThinkStatus::ClosedOnly, "", " <think>");
+    }
+
+    fn code(response: &str, mode: ExtractMode) -> Option<String> {
+        extract_code(response, mode)
+    }
+
+    #[test]
+    fn after_think_takes_final_block_after_reasoning() {
+        let r = "<think>\n```python\ndraft()\n```\n</think>\nx\n```python\na()\n```\ntext\n```py\nb()\n```\n";
+        assert_eq!(code(r, ExtractMode::AfterThink).as_deref(), Some("b()"));
+        // reasoning never closes: nothing is submitted, even though a draft exists
+        let r = "<think>\n```python\ndraft()\n```\n";
+        assert_eq!(code(r, ExtractMode::AfterThink), None);
+        assert_eq!(code(r, ExtractMode::Lenient).as_deref(), Some("draft()"));
+        assert_eq!(code(r, ExtractMode::LastBlock).as_deref(), Some("draft()"));
+    }
+
+    #[test]
+    fn lenient_takes_truncated_final_block() {
+        let r = "<think>r</think>\n```python\nprint(1)\nprint(";
+        assert_eq!(code(r, ExtractMode::AfterThink), None);
+        assert_eq!(code(r, ExtractMode::Lenient).as_deref(), Some("print(1)\nprint("));
+    }
+
+    #[test]
+    fn lcb_rule_uses_last_two_fence_lines() {
+        let r = "```python\nsol()\n```\nUsage:\n```\nsol(3)\n```";
+        assert_eq!(code(r, ExtractMode::Lcb).as_deref(), Some("sol(3)"));
+        assert_eq!(code("no fences", ExtractMode::Lcb), None);
+        // a truncated answer grades the prose between the fences, as LCB does
+        let r = "```python\na\n```\nprose\n```python\nb";
+        assert_eq!(code(r, ExtractMode::Lcb).as_deref(), Some("prose"));
+        // indented fences and tags with digits both count
+        let r = "  ```python3\n  x = 1\n  ```";
+        assert_eq!(code(r, ExtractMode::Lcb).as_deref(), Some("  x = 1"));
+    }
+
+    #[test]
+    fn longer_fences_and_crlf() {
+        let r = "````python\n```\ninner\n````\n";
+        assert_eq!(code(r, ExtractMode::LastBlock).as_deref(), Some("```\ninner"));
+        let r = "```python\r\nx = 1\r\n```\r\n";
+        assert_eq!(code(r, ExtractMode::LastBlock).as_deref(), Some("x = 1"));
+    }
+
+    #[test]
+    fn modes_round_trip_their_names() {
+        for m in ExtractMode::ALL {
+            assert_eq!(m.name().parse::<ExtractMode>(), Ok(m));
+        }
+        assert!("nope".parse::<ExtractMode>().is_err());
+    }
+
+    #[test]
+    fn trace_keeps_unknown_fields_and_numeric_ids() {
+        let row = r#"{"id":7,"question":"q","response":"r","z":1,"a":[2]}"#;
+        let t: Trace = serde_json::from_str(row).unwrap();
+        assert_eq!(t.id, "7");
+        let back = serde_json::to_string(&t).unwrap();
+        assert_eq!(back, r#"{"id":"7","question":"q","response":"r","z":1,"a":[2]}"#);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics_and_slices_the_input(s in "(<think>|</think>|```|python|\n| |a|b){0,40}") {
+            let p = parse_response(&s);
+            proptest::prop_assert!(s.contains(p.answer));
+            proptest::prop_assert!(s.contains(p.reasoning));
+            for m in ExtractMode::ALL {
+                let _ = extract_code(&s, m);
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! One module per subcommand; each validates its arguments, calls the libraries and returns the
+//! exit code.
+
+use crate::args::{Cli, Command, DataCommand};
+
+mod data;
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Data(DataCommand::Subsets(args)) => data::subsets::run(args),
+        Command::Data(DataCommand::Split(args)) => data::split::run(args),
+    }
+}
