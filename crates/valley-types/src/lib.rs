@@ -18,9 +18,11 @@
 //! assert_eq!(extract_code(r, ExtractMode::AfterThink).as_deref(), Some("print(1)"));
 //! ```
 
+mod generation;
 mod manifest;
 mod trace;
 
+pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
 pub use trace::{
     ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,

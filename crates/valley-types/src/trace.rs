@@ -215,9 +215,9 @@ fn fenced_blocks(text: &str) -> Blocks {
         match &mut open {
             None => {
                 if let Some(rest) = t.strip_prefix("```") {
-                    if !rest.contains('`') {
-                        let ticks = 3 + rest.chars().take_while(|&c| c == '`').count();
-                        open = Some((ticks, Vec::new()));
+                    let info = rest.trim_start_matches('`');
+                    if !info.contains('`') {
+                        open = Some((t.len() - info.len(), Vec::new()));
                     }
                 }
             }
