@@ -84,8 +84,7 @@ impl Child {
 
     /// Waits for the program to end; returns its status, CPU time and peak RSS in KiB.
     pub fn wait(&mut self) -> Result<(ExitStatus, Duration, u64), SpawnError> {
-        self.wait_flags(0)
-            .map(|r| r.expect("blocking wait returns a status"))
+        self.wait_flags(0).map(|r| r.expect("blocking wait returns a status"))
     }
 
     /// Returns the status if the program has ended, without blocking.
@@ -114,10 +113,7 @@ impl Child {
                 if err.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(SpawnError::Os {
-                    what: "wait4",
-                    source: err,
-                });
+                return Err(SpawnError::Os { what: "wait4", source: err });
             }
             break;
         }

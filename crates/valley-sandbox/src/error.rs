@@ -57,9 +57,6 @@ pub enum SpawnError {
 
 impl SpawnError {
     pub(crate) fn os(what: &'static str) -> Self {
-        Self::Os {
-            what,
-            source: std::io::Error::last_os_error(),
-        }
+        Self::Os { what, source: std::io::Error::last_os_error() }
     }
 }

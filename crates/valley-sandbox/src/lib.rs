@@ -20,10 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![expect(
-    unsafe_code,
-    reason = "namespaces, mounts and rlimits need raw system calls"
-)]
+#![expect(unsafe_code, reason = "namespaces, mounts and rlimits need raw system calls")]
 
 mod child;
 mod command;

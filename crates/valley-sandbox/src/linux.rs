@@ -35,7 +35,7 @@ enum UserMode {
 }
 
 /// A sandbox: isolation settings probed once, then used to spawn any number of programs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Sandbox {
     config: SandboxConfig,
     protections: Protections,
@@ -49,12 +49,7 @@ pub struct Sandbox {
 #[derive(Debug, Clone)]
 enum Mount {
     /// Bind a folder or file read-only (`flags` keeps the source's locked mount flags).
-    Bind {
-        path: PathBuf,
-        dir: bool,
-        writable: bool,
-        flags: libc::c_ulong,
-    },
+    Bind { path: PathBuf, dir: bool, writable: bool, flags: libc::c_ulong },
     /// A symbolic link (merged-`/usr` systems have `/bin -> usr/bin`).
     Symlink { path: PathBuf, target: PathBuf },
 }
@@ -65,11 +60,7 @@ impl Sandbox {
     pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
         // SAFETY: geteuid has no preconditions.
         let is_root = unsafe { libc::geteuid() } == 0;
-        let mut user = if is_root {
-            UserMode::SetUid
-        } else {
-            UserMode::UserNamespace
-        };
+        let mut user = if is_root { UserMode::SetUid } else { UserMode::UserNamespace };
         let namespaces = probe_clone(namespace_flags(user));
         if !namespaces && user == UserMode::UserNamespace {
             user = UserMode::None;
@@ -90,10 +81,8 @@ impl Sandbox {
             applied.push(Protection::UnprivilegedUser);
         }
         applied.sort();
-        let missing: Vec<Protection> = Protection::ALL
-            .into_iter()
-            .filter(|p| !applied.contains(p))
-            .collect();
+        let missing: Vec<Protection> =
+            Protection::ALL.into_iter().filter(|p| !applied.contains(p)).collect();
         if !missing.is_empty() && config.policy == Policy::Strict {
             return Err(SandboxError::WeakIsolation {
                 missing: missing.iter().map(|p| p.name().to_owned()).collect(),
@@ -110,10 +99,8 @@ impl Sandbox {
         };
         let root_dir = std::env::temp_dir().join(format!("valley-sandbox-root-{}", unsafe_uid()));
         if namespaces {
-            std::fs::create_dir_all(&root_dir).map_err(|source| SandboxError::Prepare {
-                path: root_dir.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(&root_dir)
+                .map_err(|source| SandboxError::Prepare { path: root_dir.clone(), source })?;
         }
         let mut mounts = Vec::new();
         for p in SYSTEM_PATHS {
@@ -128,23 +115,15 @@ impl Sandbox {
             }
         }
         for p in &config.binds {
-            let canonical = p.canonicalize().map_err(|source| SandboxError::Bind {
-                path: p.clone(),
-                source,
-            })?;
+            let canonical = p
+                .canonicalize()
+                .map_err(|source| SandboxError::Bind { path: p.clone(), source })?;
             if SYSTEM_PATHS.iter().any(|s| canonical.starts_with(s)) {
                 continue;
             }
             mounts.push(plan_mount(&canonical, false)?);
         }
-        Ok(Self {
-            config,
-            protections,
-            namespaces,
-            user,
-            root_dir,
-            mounts,
-        })
+        Ok(Self { config, protections, namespaces, user, root_dir, mounts })
     }
 
     /// The protections every program spawned here gets.
@@ -158,11 +137,18 @@ impl Sandbox {
     }
 
     /// Starts `cmd` with piped stdin, stdout and stderr.
+    ///
+    /// The program dies with the judge: its parent-death signal fires when the *thread* that
+    /// cloned it exits, so every clone happens on one spawner thread that lives as long as the
+    /// process, whichever thread calls `spawn`.
     pub fn spawn(&self, cmd: &Command) -> Result<Child, SpawnError> {
-        let limits = cmd
-            .limits
-            .clone()
-            .unwrap_or_else(|| self.config.limits.clone());
+        let sandbox = self.clone();
+        let cmd = cmd.clone();
+        spawner::run(move || sandbox.spawn_here(&cmd))
+    }
+
+    fn spawn_here(&self, cmd: &Command) -> Result<Child, SpawnError> {
+        let limits = cmd.limits.clone().unwrap_or_else(|| self.config.limits.clone());
         let plan = self.plan(cmd, &limits)?;
         let (stdin_r, stdin_w) = pipe(true)?;
         let (stdout_r, stdout_w) = pipe(true)?;
@@ -176,11 +162,7 @@ impl Sandbox {
             err: err_w,
             sync: sync_r,
         };
-        let flags = if self.namespaces {
-            namespace_flags(self.user)
-        } else {
-            0
-        };
+        let flags = if self.namespaces { namespace_flags(self.user) } else { 0 };
         // SAFETY: a fork-like clone (no new stack, SIGCHLD on exit). The child runs only
         // `child_main`, which makes raw system calls on `plan` and `fds` (prepared above) and
         // never returns.
@@ -200,10 +182,7 @@ impl Sandbox {
                 stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w, err_r, err_w, sync_r,
                 sync_w,
             ]);
-            return Err(SpawnError::Os {
-                what: "clone",
-                source,
-            });
+            return Err(SpawnError::Os { what: "clone", source });
         }
         if pid == 0 {
             // SAFETY: we are the freshly cloned child; see child_main's contract.
@@ -232,10 +211,7 @@ impl Sandbox {
             && self.namespaces
             && let Err(source) = write_id_maps(pid)
         {
-            return Err(SpawnError::Setup {
-                step: "write user namespace maps",
-                source,
-            });
+            return Err(SpawnError::Setup { step: "write user namespace maps", source });
         }
         let _ = sync.write_all(b"g");
         drop(sync);
@@ -247,10 +223,7 @@ impl Sandbox {
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(source) => {
-                    return Err(SpawnError::Os {
-                        what: "read setup report",
-                        source,
-                    });
+                    return Err(SpawnError::Os { what: "read setup report", source });
                 }
             }
         }
@@ -336,12 +309,7 @@ impl Sandbox {
             }
             for m in &self.mounts {
                 match m {
-                    Mount::Bind {
-                        path,
-                        dir,
-                        writable,
-                        flags,
-                    } => {
+                    Mount::Bind { path, dir, writable, flags } => {
                         let parent = path.parent().unwrap_or(Path::new("/"));
                         add_dirs(parent, &mut dirs)?;
                         if *dir {
@@ -375,17 +343,12 @@ impl Sandbox {
             // SAFETY: getuid/getgid have no preconditions.
             UserMode::None => unsafe { (libc::getuid(), libc::getgid()) },
         };
-        let tmp_options = format!(
-            "size={},mode=0700,uid={tmp_uid},gid={tmp_gid}",
-            limits.tmp_size
-        );
+        let tmp_options = format!("size={},mode=0700,uid={tmp_uid},gid={tmp_gid}", limits.tmp_size);
         let mut rlimits = vec![(libc::RLIMIT_CORE, 0)];
         let opt = |v: Option<u64>| v.map(|x| x as libc::rlim_t);
         if let Some(cpu) = limits.cpu {
-            rlimits.push((
-                libc::RLIMIT_CPU,
-                cpu.as_secs().max(1) + u64::from(cpu.subsec_nanos() > 0),
-            ));
+            rlimits
+                .push((libc::RLIMIT_CPU, cpu.as_secs().max(1) + u64::from(cpu.subsec_nanos() > 0)));
         }
         for (res, v) in [
             (libc::RLIMIT_AS, opt(limits.memory)),
@@ -436,6 +399,38 @@ impl Sandbox {
 
 const NOBODY: u32 = 65534;
 
+/// The one long-lived thread every sandboxed program is cloned from.
+mod spawner {
+    use std::sync::mpsc::{Sender, channel};
+    use std::sync::{Mutex, OnceLock};
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    static QUEUE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+
+    /// Runs `f` on the spawner thread and returns its result.
+    pub(super) fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+        let queue = QUEUE.get_or_init(|| {
+            let (tx, rx) = channel::<Job>();
+            std::thread::Builder::new()
+                .name("valley-sandbox-spawner".into())
+                .spawn(move || {
+                    for job in rx {
+                        job();
+                    }
+                })
+                .expect("cannot start the sandbox spawner thread");
+            Mutex::new(tx)
+        });
+        let (tx, rx) = channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        queue.lock().expect("spawner queue lock").send(job).expect("spawner thread is alive");
+        rx.recv().expect("spawner thread answers")
+    }
+}
+
 fn unsafe_uid() -> u32 {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() }
@@ -482,27 +477,14 @@ fn probe_clone(flags: libc::c_long) -> bool {
 fn plan_mount(path: &Path, writable: bool) -> Result<Mount, SandboxError> {
     let meta = path
         .symlink_metadata()
-        .map_err(|source| SandboxError::Bind {
-            path: path.to_owned(),
-            source,
-        })?;
+        .map_err(|source| SandboxError::Bind { path: path.to_owned(), source })?;
     if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(path).map_err(|source| SandboxError::Bind {
-            path: path.to_owned(),
-            source,
-        })?;
-        return Ok(Mount::Symlink {
-            path: path.to_owned(),
-            target,
-        });
+        let target = std::fs::read_link(path)
+            .map_err(|source| SandboxError::Bind { path: path.to_owned(), source })?;
+        return Ok(Mount::Symlink { path: path.to_owned(), target });
     }
     let flags = locked_flags(path);
-    Ok(Mount::Bind {
-        path: path.to_owned(),
-        dir: meta.is_dir(),
-        writable,
-        flags,
-    })
+    Ok(Mount::Bind { path: path.to_owned(), dir: meta.is_dir(), writable, flags })
 }
 
 /// Mount flags of the source that a bind remount must keep (inside a user namespace the kernel
@@ -582,11 +564,7 @@ fn collect(
         let ms = (deadline - now).as_millis().min(i32::MAX as u128) as i32;
         let mut pfds: Vec<libc::pollfd> = (0..2)
             .filter(|&i| open[i])
-            .map(|i| libc::pollfd {
-                fd: pipes[i].as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
+            .map(|i| libc::pollfd { fd: pipes[i].as_raw_fd(), events: libc::POLLIN, revents: 0 })
             .collect();
         // SAFETY: pfds is a valid array of pollfd of the given length.
         let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms.max(1)) };
@@ -595,10 +573,7 @@ fn collect(
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            return Err(SpawnError::Os {
-                what: "poll",
-                source: e,
-            });
+            return Err(SpawnError::Os { what: "poll", source: e });
         }
         for p in pfds {
             if p.revents == 0 {
@@ -860,10 +835,7 @@ unsafe fn child_main(plan: &Plan, fds: &ChildFds) -> ! {
             }
         }
         for &(res, v) in &p.rlimits {
-            let lim = libc::rlimit {
-                rlim_cur: v as libc::rlim_t,
-                rlim_max: v as libc::rlim_t,
-            };
+            let lim = libc::rlimit { rlim_cur: v as libc::rlim_t, rlim_max: v as libc::rlim_t };
             if libc::setrlimit(res, &lim) != 0 {
                 fail(fds.err, 15);
             }
@@ -889,19 +861,11 @@ unsafe fn child_main(plan: &Plan, fds: &ChildFds) -> ! {
         {
             fail(fds.err, 19);
         }
-        let err = if libc::dup3(fds.err, 3, libc::O_CLOEXEC) < 0 {
-            fds.err
-        } else {
-            3
-        };
+        let err = if libc::dup3(fds.err, 3, libc::O_CLOEXEC) < 0 { fds.err } else { 3 };
         if err == 3 {
             libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
         }
-        libc::execve(
-            p.program.as_ptr(),
-            plan.argv_ptrs.as_ptr(),
-            plan.envp_ptrs.as_ptr(),
-        );
+        libc::execve(p.program.as_ptr(), plan.argv_ptrs.as_ptr(), plan.envp_ptrs.as_ptr());
         fail(err, 19)
     }
 }
@@ -913,12 +877,7 @@ mod tests {
 
     /// A strict sandbox, or `None` (with the reason on stderr) where the kernel denies one.
     fn strict(limits: Limits) -> Option<Sandbox> {
-        match Sandbox::new(SandboxConfig {
-            limits,
-            uid: 64999,
-            gid: 64999,
-            ..Default::default()
-        }) {
+        match Sandbox::new(SandboxConfig { limits, uid: 64999, gid: 64999, ..Default::default() }) {
             Ok(s) => Some(s),
             Err(e) => {
                 #[expect(clippy::print_stderr, reason = "tests say why they skip")]
@@ -932,9 +891,7 @@ mod tests {
 
     fn sh(sandbox: &Sandbox, script: &str, wall_ms: u64) -> Output {
         let cmd = Command::new("/bin/sh").arg("-c").arg(script);
-        sandbox
-            .run(&cmd, b"", Duration::from_millis(wall_ms))
-            .expect("spawn")
+        sandbox.run(&cmd, b"", Duration::from_millis(wall_ms)).expect("spawn")
     }
 
     fn text(b: &[u8]) -> String {
@@ -960,11 +917,8 @@ mod tests {
         };
         // SAFETY: setenv in a test; other tests do not read this variable.
         unsafe { std::env::set_var("VALLEY_SECRET_FOR_TEST", "leak") };
-        let out = sh(
-            &sb,
-            "id -u; env; hostname 2>/dev/null || cat /proc/sys/kernel/hostname",
-            5000,
-        );
+        let out =
+            sh(&sb, "id -u; env; hostname 2>/dev/null || cat /proc/sys/kernel/hostname", 5000);
         let s = text(&out.stdout);
         assert!(!s.contains("leak"), "{s}");
         assert!(s.starts_with("64999\n") || s.starts_with("65534\n"), "{s}");
@@ -1005,13 +959,8 @@ mod tests {
         let code = format!(
             "import socket\ntry:\n socket.create_connection(('127.0.0.1',{port}),timeout=1); print('connected')\nexcept OSError as e: print('refused')"
         );
-        let out = sb
-            .run(
-                &Command::new(py).arg("-c").arg(code),
-                b"",
-                Duration::from_secs(5),
-            )
-            .unwrap();
+        let out =
+            sb.run(&Command::new(py).arg("-c").arg(code), b"", Duration::from_secs(5)).unwrap();
         assert_eq!(text(&out.stdout), "refused\n", "{}", text(&out.stderr));
     }
 
@@ -1027,10 +976,7 @@ mod tests {
         assert!(out.timed_out);
         assert!(out.wall < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(100));
-        let ps = std::process::Command::new("ps")
-            .args(["-eo", "args"])
-            .output()
-            .unwrap();
+        let ps = std::process::Command::new("ps").args(["-eo", "args"]).output().unwrap();
         assert!(!text(&ps.stdout).contains(&marker), "daemon survived");
     }
 
@@ -1045,14 +991,8 @@ mod tests {
         };
         let Some(sb) = strict(limits) else { return };
         let spin = sh(&sb, "while :; do :; done", 10_000);
-        assert!(matches!(
-            spin.status,
-            ExitStatus::Signaled(libc::SIGXCPU | libc::SIGKILL)
-        ));
-        assert!(
-            !spin.timed_out,
-            "CPU limit should fire before the wall deadline"
-        );
+        assert!(matches!(spin.status, ExitStatus::Signaled(libc::SIGXCPU | libc::SIGKILL)));
+        assert!(!spin.timed_out, "CPU limit should fire before the wall deadline");
         let flood = sh(&sb, "yes", 5000);
         assert!(flood.output_limit_exceeded);
         assert_eq!(flood.stdout.len(), 1000);
@@ -1070,11 +1010,8 @@ mod tests {
 
     #[test]
     fn weak_policy_runs_and_says_what_is_missing() {
-        let sb = Sandbox::new(SandboxConfig {
-            policy: Policy::AllowWeak,
-            ..Default::default()
-        })
-        .unwrap();
+        let sb = Sandbox::new(SandboxConfig { policy: Policy::AllowWeak, ..Default::default() })
+            .unwrap();
         let out = sh(&sb, "echo hi", 5000);
         assert_eq!(out.stdout, b"hi\n");
         let p = sb.protections();

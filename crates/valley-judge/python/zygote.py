@@ -1,0 +1,212 @@
+# valley judge harness: the warm interpreter ("zygote").
+#
+# Runs as pid 1 of the sandbox's PID namespace. It imports what graded programs commonly import
+# once, then serves jobs: for each record it forks a child that grades every test of the record
+# (profile code: lcb.py, taco.py, strict.py, assert_style.py) and writes one result frame on a
+# pipe. The zygote enforces the record deadline, collects CPU time and peak memory, kills every
+# leftover process of the namespace and empties its working folder, then answers Rust.
+
+PRELOAD = (
+    "string re datetime collections heapq bisect copy math random statistics itertools "
+    "functools operator io sys json typing decimal fractions unittest.mock numpy"
+).split()
+
+
+def preload():
+    import importlib
+
+    versions = {}
+    for name in PRELOAD:
+        try:
+            mod = importlib.import_module(name)
+            versions[name] = getattr(mod, "__version__", None)
+        except Exception:
+            versions[name] = False
+    return versions
+
+
+def make_undumpable():
+    """A non-dumpable zygote cannot be ptraced or have its /proc/1/mem read by graded programs,
+    which run as the same user."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        return True
+    except Exception:
+        return False
+
+
+def reap_all():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_strays():
+    """kill(-1) from the namespace's pid 1 reaches every other process in it: daemons, orphans
+    and forks of the graded program. Only meaningful when we are pid 1."""
+    if os.getpid() != 1:
+        return
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def empty_workdir():
+    """Removes what the last program left in the working folder, which Rust guarantees is
+    private to this zygote (`VALLEY_JUDGE_WORKDIR`); never anything else."""
+    if not os.environ.get("VALLEY_JUDGE_WORKDIR"):
+        return
+    try:
+        entries = list(os.scandir(WORK))
+    except OSError:
+        return
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass
+
+
+RUNNERS = {}
+
+
+def child_main(req, wfd, closing):
+    for fd in closing:
+        os.close(fd)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    # As in a multiprocessing child: stdin is a fresh reader of /dev/null.
+    sys.stdin = open(os.devnull)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    import resource
+
+    cpu = int(math.ceil(req["deadline"])) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    if req.get("memory"):
+        resource.setrlimit(resource.RLIMIT_AS, (req["memory"], req["memory"]))
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(req.get("int_max_str_digits", 4300))
+    result = RUNNERS[req["profile"]](req)
+    frame = encode_frame(result)
+    write_all(wfd, frame)
+    os._exit(0)
+
+
+def run_job(req, closing):
+    r, w = os.pipe()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            child_main(req, w, closing)
+        finally:
+            os._exit(1)
+    os.close(w)
+    pidfd = os.pidfd_open(pid)
+    deadline = start + float(req["deadline"])
+    buf = b""
+    status = "died"
+
+    def complete():
+        return len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">I", buf[:4])[0]
+
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            status = "deadline"
+            os.kill(pid, signal.SIGKILL)
+            break
+        ready, _, _ = select.select([r, pidfd], [], [], remaining)
+        if r in ready:
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+            if complete():
+                break
+        elif pidfd in ready:
+            os.set_blocking(r, False)
+            try:
+                while True:
+                    chunk = os.read(r, 1 << 20)
+                    if not chunk:
+                        break
+                    buf += chunk
+            except BlockingIOError:
+                pass
+            break
+    _, wstatus, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    os.close(r)
+    os.close(pidfd)
+    kill_strays()
+    empty_workdir()
+    out = {
+        "status": status,
+        "result": None,
+        "exit_code": os.WEXITSTATUS(wstatus) if os.WIFEXITED(wstatus) else None,
+        "signal": os.WTERMSIG(wstatus) if os.WIFSIGNALED(wstatus) else None,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
+        "wall_ms": wall * 1000.0,
+        "max_rss_kib": usage.ru_maxrss,
+    }
+    if status != "deadline" and complete():
+        out["status"] = "done"
+        out["result"] = json.loads(buf[4 : 4 + struct.unpack(">I", buf[:4])[0]])
+    return out
+
+
+def main():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.chdir(WORK)
+    req_fd, resp_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    RUNNERS.update(lcb=lcb_run, taco=taco_run, strict=strict_run, assert_style=assert_run)
+    modules = preload()
+    hello = {
+        "python": sys.version.split()[0],
+        "implementation": sys.implementation.name,
+        "executable": sys.executable,
+        "pid": os.getpid(),
+        "undumpable": make_undumpable(),
+        "numpy": modules.get("numpy") or None,
+    }
+    write_all(resp_fd, encode_frame(hello))
+    while True:
+        req = read_frame(req_fd)
+        if req is None:
+            return
+        reap_all()
+        try:
+            out = run_job(req, (req_fd, resp_fd))
+        except Exception as e:
+            out = {"status": "error", "error": trunc(repr(e), 2000)}
+        out["id"] = req.get("id")
+        write_all(resp_fd, encode_frame(out))
+
+
+main()

@@ -1,0 +1,58 @@
+//! The `lcb` profile against the reference grader's verdicts on our probes of every idiom in
+//! research/judge-spec.md §1 (fixtures/lcb_probes.jsonl; expected verdicts produced by running
+//! nvidia-livecodebench 26.3 through tools/lcb-baseline/run_baseline.py).
+
+use valley_judge::{
+    Judge, JudgeConfig, JudgeError, Profile, Task, lcb_reference_class, parse_problem,
+};
+
+/// A judge, or `None` (saying why on stderr) where this machine cannot sandbox.
+pub fn judge(config: JudgeConfig) -> Option<Judge> {
+    match config.init() {
+        Ok(j) => Some(j),
+        Err(e @ (JudgeError::Sandbox(_) | JudgeError::Interpreter { .. })) => {
+            #[expect(clippy::print_stderr, reason = "tests say why they skip")]
+            {
+                eprintln!("skipped: {e}");
+            }
+            None
+        }
+        Err(e) => panic!("judge failed to start: {e}"),
+    }
+}
+
+#[test]
+fn lcb_profile_agrees_with_the_reference_on_every_probe() {
+    let Some(judge) = judge(JudgeConfig { profile: Profile::Lcb, jobs: 2, ..Default::default() })
+    else {
+        return;
+    };
+    let rows: Vec<serde_json::Value> = include_str!("fixtures/lcb_probes.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let problems: Vec<_> = rows.iter().map(|r| parse_problem(r, None).unwrap()).collect();
+    let tasks: Vec<Task<'_>> = rows
+        .iter()
+        .zip(&problems)
+        .map(|(r, p)| Task {
+            candidate_id: r["candidate_id"].as_str().unwrap().into(),
+            code: Some(r["code"].as_str().unwrap().into()),
+            problem: p,
+        })
+        .collect();
+    let records = judge.run(&tasks, &|_| {});
+    let mut mismatches = Vec::new();
+    for (r, rec) in rows.iter().zip(&records) {
+        let want = r["expected_verdict"].as_str().unwrap();
+        let got = lcb_reference_class(rec);
+        if got != want {
+            mismatches.push(format!(
+                "{}: reference {want}, ours {got} ({:?})",
+                rec.candidate_id, rec.first_failure
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(records.iter().all(|r| r.profile == "lcb" && r.python.starts_with('3')));
+}
