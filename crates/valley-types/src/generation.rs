@@ -187,24 +187,15 @@ mod tests {
     #[test]
     fn think_span_offsets_are_bytes() {
         let s = ThinkSpan::of("é<think>a</think>b");
-        assert_eq!(
-            (s.status, s.open, s.close),
-            (ThinkStatus::Misplaced, Some(2), Some(10))
-        );
+        assert_eq!((s.status, s.open, s.close), (ThinkStatus::Misplaced, Some(2), Some(10)));
         let s = ThinkSpan::of("<think>never");
-        assert_eq!(
-            (s.status, s.open, s.close),
-            (ThinkStatus::Unclosed, Some(0), None)
-        );
+        assert_eq!((s.status, s.open, s.close), (ThinkStatus::Unclosed, Some(0), None));
     }
 
     #[test]
     fn minimal_rows_from_elsewhere_parse() {
         let g: Generation =
             serde_json::from_str(r#"{"question_id":"a","sample_index":3,"response":"r"}"#).unwrap();
-        assert_eq!(
-            (g.key(), g.attempts, g.candidate_id()),
-            (("a", 3), 1, "a/3".to_owned())
-        );
+        assert_eq!((g.key(), g.attempts, g.candidate_id()), (("a", 3), 1, "a/3".to_owned()));
     }
 }

@@ -18,19 +18,19 @@
 //! assert_eq!(extract_code(r, ExtractMode::AfterThink).as_deref(), Some("print(1)"));
 //! ```
 
-mod generation;
 mod candidate;
+mod generation;
 mod manifest;
 mod problem;
 mod trace;
 mod verdict;
 
-pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use candidate::Candidate;
+pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
+pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};
 pub use trace::{
     ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,
     parse_response,
 };
-pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};
 pub use verdict::{FirstFailure, Verdict, VerdictRecord};

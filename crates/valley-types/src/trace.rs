@@ -49,13 +49,15 @@ fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
         I(i64),
         U(u64),
     }
-    Ok(match Id::deserialize(d).map_err(|_| {
-        serde::de::Error::custom("invalid type for `id`: expected a string or an integer")
-    })? {
-        Id::S(s) => s,
-        Id::I(i) => i.to_string(),
-        Id::U(u) => u.to_string(),
-    })
+    Ok(
+        match Id::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("invalid type for `id`: expected a string or an integer")
+        })? {
+            Id::S(s) => s,
+            Id::I(i) => i.to_string(),
+            Id::U(u) => u.to_string(),
+        },
+    )
 }
 
 /// How a response's reasoning block is shaped.

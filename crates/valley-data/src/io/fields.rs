@@ -1,0 +1,88 @@
+//! Field mapping: read a record field from a differently named input column
+//! (`--field response=output`).
+
+/// Which input column each record field is read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldMap {
+    pairs: Vec<(String, String)>,
+}
+
+impl FieldMap {
+    /// Parses `FIELD=COLUMN` specs; a field may be mapped once, and a column read once.
+    pub fn parse<S: AsRef<str>>(specs: &[S]) -> Result<Self, String> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for spec in specs {
+            let spec = spec.as_ref();
+            let (field, column) = spec
+                .split_once('=')
+                .map(|(f, c)| (f.trim(), c.trim()))
+                .filter(|(f, c)| !f.is_empty() && !c.is_empty())
+                .ok_or_else(|| format!("invalid field mapping `{spec}` (expected FIELD=COLUMN)"))?;
+            if pairs.iter().any(|(f, _)| f == field) {
+                return Err(format!("field `{field}` is mapped twice"));
+            }
+            if pairs.iter().any(|(_, c)| c == column) {
+                return Err(format!("column `{column}` is mapped twice"));
+            }
+            pairs.push((field.to_owned(), column.to_owned()));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// Whether no field is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The input column a record field is read from.
+    pub fn column_of<'a>(&'a self, field: &'a str) -> &'a str {
+        self.pairs.iter().find(|(f, _)| f == field).map_or(field, |(_, c)| c.as_str())
+    }
+
+    /// A field's name for messages that wrap it in backticks: `` response` (column `output ``
+    /// when mapped, so that `` `{}` `` reads `` `response` (column `output`) ``.
+    pub fn describe(&self, field: &str) -> String {
+        match self.mapped_column(field) {
+            Some(c) => format!("{field}` (column `{c}"),
+            None => field.to_owned(),
+        }
+    }
+
+    /// The input column a field was mapped from, if it was.
+    pub fn mapped_column(&self, field: &str) -> Option<&str> {
+        self.pairs.iter().find(|(f, _)| f == field).map(|(_, c)| c.as_str())
+    }
+
+    /// Renames the mapped columns of a row to their record fields. A mapped column that is absent
+    /// leaves the field absent, so decoding reports it as missing.
+    pub fn apply(&self, row: &mut serde_json::Map<String, serde_json::Value>) {
+        for (field, column) in &self.pairs {
+            if let Some(v) = row.shift_remove(column) {
+                row.insert(field.clone(), v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_apply() {
+        let m = FieldMap::parse(&["response=output", " question = input "]).unwrap();
+        let mut row = serde_json::json!({"id": 1, "input": "q", "output": "r"});
+        m.apply(row.as_object_mut().unwrap());
+        assert_eq!(row, serde_json::json!({"id": 1, "question": "q", "response": "r"}));
+        assert_eq!(m.column_of("response"), "output");
+        assert_eq!(m.column_of("id"), "id");
+    }
+
+    #[test]
+    fn rejects_bad_specs() {
+        assert!(FieldMap::parse(&["response"]).is_err());
+        assert!(FieldMap::parse(&["=x"]).is_err());
+        assert!(FieldMap::parse(&["a=x", "a=y"]).is_err());
+        assert!(FieldMap::parse(&["a=x", "b=x"]).is_err());
+    }
+}

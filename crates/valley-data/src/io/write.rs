@@ -1,0 +1,167 @@
+//! Atomic output: files are written under a temporary name in their final folder and renamed into
+//! place only when every output of a command is complete.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::error::WriteDatasetError;
+use super::format::Format;
+
+enum Sink {
+    Plain(BufWriter<File>),
+    Gz(flate2::write::GzEncoder<BufWriter<File>>),
+    Zst(zstd::Encoder<'static, BufWriter<File>>),
+}
+
+/// One output file being written under a temporary name; dropped without [`StagedFile::commit`],
+/// it leaves nothing behind.
+pub struct StagedFile {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    sink: Sink,
+    rows: u64,
+}
+
+impl StagedFile {
+    /// Starts writing `path` (compressed by its extension: `.gz`, `.zst`), creating its folder.
+    pub fn create(path: impl Into<PathBuf>) -> Result<Self, WriteDatasetError> {
+        let path = path.into();
+        let err = |source| WriteDatasetError { path: path.clone(), source };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs_err::create_dir_all(&dir).map_err(err)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(err)?;
+        let file = tmp.reopen().map_err(err)?;
+        let buf = BufWriter::with_capacity(1 << 20, file);
+        let sink = match Format::from_path(&path) {
+            Some(Format::JsonlGz) => {
+                Sink::Gz(flate2::write::GzEncoder::new(buf, flate2::Compression::default()))
+            }
+            Some(Format::JsonlZst) => Sink::Zst(zstd::Encoder::new(buf, 3).map_err(err)?),
+            _ => Sink::Plain(buf),
+        };
+        Ok(Self { path, tmp, sink, rows: 0 })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Appends one line (the terminator is added).
+    pub fn write_line(&mut self, line: &[u8]) -> Result<(), WriteDatasetError> {
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Plain(w) => w,
+            Sink::Gz(w) => w,
+            Sink::Zst(w) => w,
+        };
+        w.write_all(line)
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(|source| WriteDatasetError { path: self.path.clone(), source })?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Appends one record as a compact JSON line.
+    pub fn write_record<T: Serialize>(&mut self, record: &T) -> Result<(), WriteDatasetError> {
+        let line = serde_json::to_vec(record).map_err(|e| WriteDatasetError {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        self.write_line(&line)
+    }
+
+    /// Finishes compression, syncs, and renames the file into place.
+    pub fn commit(self) -> Result<PathBuf, WriteDatasetError> {
+        let path = self.path;
+        let err = |source| WriteDatasetError { path: path.clone(), source };
+        let buf = match self.sink {
+            Sink::Plain(w) => w,
+            Sink::Gz(w) => w.finish().map_err(err)?,
+            Sink::Zst(w) => w.finish().map_err(err)?,
+        };
+        let file = buf.into_inner().map_err(|e| err(e.into_error()))?;
+        file.sync_all().map_err(err)?;
+        self.tmp.persist(&path).map_err(|e| err(e.error))?;
+        Ok(path)
+    }
+}
+
+/// Several outputs of one command, committed together: either all land, or none does.
+#[derive(Default)]
+pub struct OutputSet {
+    files: Vec<StagedFile>,
+}
+
+impl OutputSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stages a new output and returns its index.
+    pub fn create(&mut self, path: impl Into<PathBuf>) -> Result<usize, WriteDatasetError> {
+        self.files.push(StagedFile::create(path)?);
+        Ok(self.files.len() - 1)
+    }
+
+    /// The staged output at `index`.
+    pub fn file(&mut self, index: usize) -> &mut StagedFile {
+        &mut self.files[index]
+    }
+
+    /// Commits every output, in the order they were created.
+    pub fn commit(self) -> Result<Vec<PathBuf>, WriteDatasetError> {
+        self.files.into_iter().map(StagedFile::commit).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_lands_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        {
+            let mut f = StagedFile::create(&path).unwrap();
+            f.write_line(b"{}").unwrap();
+        }
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temp file left behind");
+        let mut f = StagedFile::create(&path).unwrap();
+        f.write_record(&serde_json::json!({"a": 1})).unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+    }
+
+    #[test]
+    fn compressed_outputs_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.jsonl.gz", "a.jsonl.zst"] {
+            let path = dir.path().join(name);
+            let mut f = StagedFile::create(&path).unwrap();
+            f.write_line(b"{\"id\":\"x\"}").unwrap();
+            f.commit().unwrap();
+            let rows: Vec<_> = crate::io::RowReader::open(&path).unwrap().collect();
+            assert_eq!(rows.len(), 1, "{name}");
+            assert_eq!(rows[0].as_ref().unwrap().json, b"{\"id\":\"x\"}");
+        }
+    }
+}
