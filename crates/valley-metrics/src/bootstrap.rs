@@ -31,11 +31,7 @@ pub struct Bootstrap {
 
 impl Default for Bootstrap {
     fn default() -> Self {
-        Self {
-            resamples: 10_000,
-            confidence: 0.95,
-            seed: 0,
-        }
+        Self { resamples: 10_000, confidence: 0.95, seed: 0 }
     }
 }
 
@@ -80,10 +76,7 @@ pub fn bootstrap_mean_ci(values: &[f64], config: &Bootstrap) -> Option<Interval>
         .collect();
     means.sort_by(f64::total_cmp);
     let tail = (1.0 - config.confidence) / 2.0;
-    Some(Interval {
-        lo: percentile(&means, tail),
-        hi: percentile(&means, 1.0 - tail),
-    })
+    Some(Interval { lo: percentile(&means, tail), hi: percentile(&means, 1.0 - tail) })
 }
 
 /// Linear interpolation between the order statistics of a sorted, non-empty slice.
@@ -121,26 +114,11 @@ mod tests {
     fn known_cases() {
         let b = Bootstrap::default();
         assert_eq!(bootstrap_mean_ci(&[], &b), None);
-        assert_eq!(
-            bootstrap_mean_ci(&[0.5; 100], &b),
-            Some(Interval { lo: 0.5, hi: 0.5 })
-        );
+        assert_eq!(bootstrap_mean_ci(&[0.5; 100], &b), Some(Interval { lo: 0.5, hi: 0.5 }));
         let ci = bootstrap_mean_ci(&[0.0, 1.0], &b).unwrap();
         assert_eq!((ci.lo, ci.hi), (0.0, 1.0));
-        assert_eq!(
-            bootstrap_mean_ci(
-                &[1.0],
-                &Bootstrap {
-                    confidence: 1.0,
-                    ..b.clone()
-                }
-            ),
-            None
-        );
-        assert_eq!(
-            serde_json::to_string(&Interval { lo: 0.25, hi: 0.5 }).unwrap(),
-            "[0.25,0.5]"
-        );
+        assert_eq!(bootstrap_mean_ci(&[1.0], &Bootstrap { confidence: 1.0, ..b.clone() }), None);
+        assert_eq!(serde_json::to_string(&Interval { lo: 0.25, hi: 0.5 }).unwrap(), "[0.25,0.5]");
     }
 
     #[test]
@@ -156,10 +134,7 @@ mod tests {
         // 200 problems, half solved: the normal approximation gives ±1.96·sqrt(.25/200) ≈ ±0.069
         let values: Vec<f64> = (0..200).map(|i| f64::from(i % 2)).collect();
         let ci = bootstrap_mean_ci(&values, &Bootstrap::default()).unwrap();
-        assert!(
-            (ci.lo - 0.431).abs() < 0.01 && (ci.hi - 0.569).abs() < 0.01,
-            "{ci:?}"
-        );
+        assert!((ci.lo - 0.431).abs() < 0.01 && (ci.hi - 0.569).abs() < 0.01, "{ci:?}");
     }
 
     proptest::proptest! {

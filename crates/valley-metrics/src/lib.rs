@@ -6,7 +6,8 @@
 //! - [`bootstrap_mean_ci`]: a percentile bootstrap interval of a mean over problems, seeded so the
 //!   same inputs give the same interval on every machine;
 //! - [`Rate`] and the per-response rates: [`completion_rate`], [`think_tag_rate`],
-//!   [`closed_think_rate`], [`no_code_rate`].
+//!   [`closed_think_rate`], [`no_code_rate`];
+//! - [`summarize`]: all of them for a set of judged samples ([`EvalSummary`]).
 //!
 //! ```
 //! use valley_metrics::{Counts, Rate, bootstrap_mean_ci, mean_pass_at_k, think_tag_rate, Bootstrap};
@@ -23,6 +24,7 @@ mod completion;
 mod no_code;
 mod pass_at_k;
 mod rate;
+mod summary;
 mod think_tag;
 
 pub use bootstrap::{Bootstrap, Interval, bootstrap_mean_ci};
@@ -30,4 +32,5 @@ pub use completion::completion_rate;
 pub use no_code::no_code_rate;
 pub use pass_at_k::{Counts, mean_pass_at_k, pass_at_k};
 pub use rate::Rate;
+pub use summary::{EvalSummary, SampleOutcome, summarize};
 pub use think_tag::{closed_think_rate, think_tag_rate};

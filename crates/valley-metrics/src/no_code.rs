@@ -18,11 +18,7 @@ use crate::Rate;
 
 /// The share of responses with no extractable code under `mode`.
 pub fn no_code_rate<'a>(responses: impl IntoIterator<Item = &'a str>, mode: ExtractMode) -> Rate {
-    Rate::of(
-        responses
-            .into_iter()
-            .map(|r| extract_code(r, mode).is_none()),
-    )
+    Rate::of(responses.into_iter().map(|r| extract_code(r, mode).is_none()))
 }
 
 #[cfg(test)]
@@ -31,18 +27,8 @@ mod tests {
 
     #[test]
     fn depends_on_the_mode() {
-        let rs = [
-            "<think>x</think>\n```py\n1\n```",
-            "<think>\n```py\n1\n```",
-            "plain",
-        ];
-        assert_eq!(
-            no_code_rate(rs, ExtractMode::AfterThink),
-            Rate { count: 2, total: 3 }
-        );
-        assert_eq!(
-            no_code_rate(rs, ExtractMode::LastBlock),
-            Rate { count: 1, total: 3 }
-        );
+        let rs = ["<think>x</think>\n```py\n1\n```", "<think>\n```py\n1\n```", "plain"];
+        assert_eq!(no_code_rate(rs, ExtractMode::AfterThink), Rate { count: 2, total: 3 });
+        assert_eq!(no_code_rate(rs, ExtractMode::LastBlock), Rate { count: 1, total: 3 });
     }
 }

@@ -80,14 +80,8 @@ mod tests {
         check(3, 1, 0, None);
         check(3, 4, 1, None);
         assert_eq!(mean_pass_at_k(&[], 1), None);
-        assert_eq!(
-            mean_pass_at_k(&[Counts { n: 4, c: 1 }, Counts { n: 2, c: 2 }], 1),
-            Some(0.625)
-        );
-        assert_eq!(
-            mean_pass_at_k(&[Counts { n: 4, c: 1 }, Counts { n: 2, c: 2 }], 3),
-            None
-        );
+        assert_eq!(mean_pass_at_k(&[Counts { n: 4, c: 1 }, Counts { n: 2, c: 2 }], 1), Some(0.625));
+        assert_eq!(mean_pass_at_k(&[Counts { n: 4, c: 1 }, Counts { n: 2, c: 2 }], 3), None);
     }
 
     proptest::proptest! {

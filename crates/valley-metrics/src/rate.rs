@@ -29,10 +29,7 @@ impl Rate {
 impl std::ops::Add for Rate {
     type Output = Self;
     fn add(self, other: Self) -> Self {
-        Self {
-            count: self.count + other.count,
-            total: self.total + other.total,
-        }
+        Self { count: self.count + other.count, total: self.total + other.total }
     }
 }
 
@@ -45,9 +42,6 @@ mod tests {
         assert_eq!(Rate::of([true, false, true]), Rate { count: 2, total: 3 });
         assert_eq!(Rate::of([]).value(), None);
         assert_eq!(Rate::of([true, false]).value(), Some(0.5));
-        assert_eq!(
-            Rate::of([true]) + Rate::of([false]),
-            Rate { count: 1, total: 2 }
-        );
+        assert_eq!(Rate::of([true]) + Rate::of([false]), Rate { count: 1, total: 2 });
     }
 }

@@ -19,20 +19,12 @@ use crate::Rate;
 
 /// The share of responses that begin with `<think>`.
 pub fn think_tag_rate<'a>(responses: impl IntoIterator<Item = &'a str>) -> Rate {
-    Rate::of(
-        responses
-            .into_iter()
-            .map(|r| parse_response(r).think.begins_with_think()),
-    )
+    Rate::of(responses.into_iter().map(|r| parse_response(r).think.begins_with_think()))
 }
 
 /// The share of responses that begin with `<think>` and close it.
 pub fn closed_think_rate<'a>(responses: impl IntoIterator<Item = &'a str>) -> Rate {
-    Rate::of(
-        responses
-            .into_iter()
-            .map(|r| parse_response(r).think == ThinkStatus::WellFormed),
-    )
+    Rate::of(responses.into_iter().map(|r| parse_response(r).think == ThinkStatus::WellFormed))
 }
 
 #[cfg(test)]
@@ -41,30 +33,14 @@ mod tests {
 
     fn check(responses: &[&str], tag: u64, closed: u64) {
         let n = responses.len() as u64;
-        assert_eq!(
-            think_tag_rate(responses.iter().copied()),
-            Rate {
-                count: tag,
-                total: n
-            }
-        );
-        assert_eq!(
-            closed_think_rate(responses.iter().copied()),
-            Rate {
-                count: closed,
-                total: n
-            }
-        );
+        assert_eq!(think_tag_rate(responses.iter().copied()), Rate { count: tag, total: n });
+        assert_eq!(closed_think_rate(responses.iter().copied()), Rate { count: closed, total: n });
     }
 
     #[test]
     fn shapes() {
         check(&["<think>a</think>b", "<think>a", "b"], 2, 1);
-        check(
-            &["  \n<think>a</think>", "x<think>a</think>", "a</think>b"],
-            1,
-            1,
-        );
+        check(&["  \n<think>a</think>", "x<think>a</think>", "a</think>b"], 1, 1);
         check(&[], 0, 0);
     }
 

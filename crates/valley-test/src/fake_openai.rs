@@ -135,31 +135,40 @@ fn accept_loop(
     stop: &Arc<AtomicBool>,
     counters: &Arc<Counters>,
 ) {
-    let started = Instant::now();
-    let deadline = started + config.max_lifetime;
-    listener.set_nonblocking(true).expect("nonblocking listener");
-    let mut conns = Vec::new();
-    while !stop.load(Ordering::SeqCst)
-        && Instant::now() < deadline
-        && counters.requests.load(Ordering::SeqCst) < config.max_requests
-    {
+    let deadline = Instant::now() + config.max_lifetime;
+    // A watchdog ends the server at its deadline: it sets `stop` and wakes the blocking accept
+    // with a connection of its own (new connections are accepted at once, not polled).
+    let addr = listener.local_addr().expect("a bound listener has an address");
+    let watchdog = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            stop.store(true, Ordering::SeqCst);
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+        })
+    };
+    let mut conns: Vec<JoinHandle<()>> = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((stream, _)) => {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let config = config.clone();
                 let stop = stop.clone();
                 let counters = counters.clone();
                 conns.push(std::thread::spawn(move || {
-                    serve(stream, &config, &stop, &counters, deadline)
+                    serve(stream, &config, &stop, &counters, deadline);
                 }));
-                conns.retain(|h: &JoinHandle<()>| !h.is_finished());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(2));
+                conns.retain(|h| !h.is_finished());
             }
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
     stop.store(true, Ordering::SeqCst);
+    let _ = watchdog.join();
     for h in conns {
         let _ = h.join();
     }
@@ -195,6 +204,9 @@ fn serve(
             "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n",
             body.len()
         );
+        if n + 1 >= config.max_requests {
+            stop.store(true, Ordering::SeqCst);
+        }
         if writer
             .write_all(head.as_bytes())
             .and_then(|()| writer.write_all(body.as_bytes()))
@@ -218,33 +230,32 @@ fn read_request(
     deadline: Instant,
 ) -> Option<Request> {
     let mut head = Vec::new();
-    // Read header lines until the blank line, tolerating read timeouts (used to notice `stop`).
+    // Read header lines until the blank line; read timeouts (used to notice `stop`) keep the
+    // partial line, which the next read completes.
+    let mut line = Vec::new();
     loop {
         if stop.load(Ordering::SeqCst) || Instant::now() > deadline {
             return None;
         }
-        let mut line = Vec::new();
         match reader.read_until(b'\n', &mut line) {
             Ok(0) => return None,
+            Ok(_) if !line.ends_with(b"\n") => {}
             Ok(_) => {
                 if line == b"\r\n" || line == b"\n" {
+                    line.clear();
                     if head.is_empty() {
                         continue;
                     }
                     break;
                 }
                 head.push(String::from_utf8_lossy(&line).trim_end().to_owned());
+                line.clear();
             }
             Err(e)
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                if !line.is_empty() {
-                    head.push(String::from_utf8_lossy(&line).trim_end().to_owned());
-                }
-            }
+                ) => {}
             Err(_) => return None,
         }
     }

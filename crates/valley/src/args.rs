@@ -31,6 +31,9 @@ pub(crate) enum Command {
     /// Build, inspect and render distillation datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Sample completions of each problem from an OpenAI-compatible server into a resumable
+    /// JSONL file (LiveCodeBench's prompt format).
+    Generate(GenerateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +97,84 @@ pub(crate) struct SplitArgs {
     /// Output folder: one `<group>.jsonl` per group and `manifest.json`.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ApiArg {
+    /// `POST …/chat/completions` with the chat turns; the server applies the chat template.
+    Chat,
+    /// `POST …/completions` with the prompt rendered here through --tokenizer's chat template.
+    Completions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Base URL of the OpenAI-compatible API, e.g. `http://127.0.0.1:8000/v1`. A bearer token is
+    /// read from `VALLEY_API_KEY`, else `OPENAI_API_KEY`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: String,
+    /// Model name sent with each request.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) model: String,
+    /// Problems (LiveCodeBench, TACO, assert-style rows) or questions (`id`, `question`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) problems: PathBuf,
+    /// Generations file; records are appended, and a rerun finishes what is missing.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Samples per problem.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub(crate) n: u32,
+    /// Completion-token budget per sample [default: the server's].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tokens: Option<u32>,
+    /// Sampling temperature (LiveCodeBench's runner default: 0.2).
+    #[arg(long, default_value_t = 0.2, value_name = "T")]
+    pub(crate) temperature: f64,
+    /// Nucleus-sampling mass (LiveCodeBench's runner default: 0.95).
+    #[arg(long, default_value_t = 0.95, value_name = "P")]
+    pub(crate) top_p: f64,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 8, value_name = "C")]
+    pub(crate) concurrency: usize,
+    /// Base seed; sample i is requested with seed + i [default: none sent].
+    #[arg(long, value_name = "S")]
+    pub(crate) seed: Option<u64>,
+    /// Which endpoint to call.
+    #[arg(long, value_enum, default_value = "chat")]
+    pub(crate) api: ApiArg,
+    /// How a problem becomes chat turns: openai-chat (LiveCodeBench's system message + question
+    /// template), user-only, system-in-user, or raw (the question text as the user turn, for
+    /// teacher traces).
+    #[arg(long, default_value = "openai-chat", value_name = "STYLE")]
+    pub(crate) prompt_style: String,
+    /// System turn for --prompt-style raw.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) system: Option<String>,
+    /// Tokenizer whose chat template renders prompts for --api completions.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) tokenizer: Option<PathBuf>,
+    /// Jinja chat template to use instead of the tokenizer's.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chat_template: Option<PathBuf>,
+    /// Read a field from another input column: `--field question=input`. Repeatable.
+    #[arg(long = "field", value_name = "FIELD=COLUMN")]
+    pub(crate) fields: Vec<String>,
+    /// Only the first N problems of the file.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+    /// Requests per sample at most, retries on 429, 5xx and transport errors included.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) max_attempts: u32,
+    /// Longest wait between retries, in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub(crate) max_backoff: f64,
+    /// Time limit of one request, in seconds.
+    #[arg(long, default_value_t = 3600.0, value_name = "SECONDS")]
+    pub(crate) request_timeout: f64,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

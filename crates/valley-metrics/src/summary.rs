@@ -1,0 +1,154 @@
+//! The evaluation summary of a set of judged samples: every metric of `valley eval` at once.
+//!
+//! Problems are the unit of pass@k and of the bootstrap; samples are the unit of the rates.
+//! The caller groups samples (by difficulty, by platform) and calls [`summarize`] per group.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Bootstrap, Counts, Interval, Rate, bootstrap_mean_ci, closed_think_rate, mean_pass_at_k,
+    pass_at_k, think_tag_rate,
+};
+
+/// One judged sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleOutcome<'a> {
+    /// The problem it answers.
+    pub question_id: &'a str,
+    /// The model's response.
+    pub response: &'a str,
+    /// Whether its code passed every test.
+    pub passed: bool,
+    /// Whether code could be extracted from it.
+    pub has_code: bool,
+    /// Whether it finished within the budget (`None`: unknown, counted as not completed).
+    pub completed: Option<bool>,
+    /// The verdict code (`AC`, `WA`, …).
+    pub verdict: &'a str,
+}
+
+/// Every metric of a set of samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalSummary {
+    /// Problems with at least one sample.
+    pub n_problems: u64,
+    /// Samples.
+    pub n_samples: u64,
+    /// Fewest samples of a problem.
+    pub min_samples_per_problem: u64,
+    /// pass@1: mean over problems of passed/n.
+    pub pass_at_1: Option<f64>,
+    /// 95% (or the configured) bootstrap interval of pass@1 over problems.
+    pub pass_at_1_ci95: Option<Interval>,
+    /// pass@k by the unbiased estimator for each requested k up to the fewest samples
+    /// (`"pass@5"` …), pass@1 included.
+    pub pass_at_k: BTreeMap<String, f64>,
+    /// Share of samples that finished within the budget.
+    pub completion_rate: Option<f64>,
+    /// Samples whose completion could not be told (counted as not completed).
+    pub completion_unknown: u64,
+    /// Share of samples that begin with `<think>`.
+    pub think_tag_rate: Option<f64>,
+    /// Share of samples that begin with `<think>` and close it.
+    pub closed_think_rate: Option<f64>,
+    /// Share of samples with no extractable code.
+    pub no_code_rate: Option<f64>,
+    /// Samples per verdict code.
+    pub verdicts: BTreeMap<String, u64>,
+}
+
+/// Summarizes `samples`; pass@k is given for each of `ks` not above the fewest samples of a
+/// problem.
+pub fn summarize(samples: &[SampleOutcome<'_>], ks: &[u64], bootstrap: &Bootstrap) -> EvalSummary {
+    let mut per_problem: BTreeMap<&str, Counts> = BTreeMap::new();
+    let mut verdicts = BTreeMap::new();
+    for s in samples {
+        let c = per_problem.entry(s.question_id).or_default();
+        c.n += 1;
+        c.c += u64::from(s.passed);
+        *verdicts.entry(s.verdict.to_owned()).or_insert(0) += 1;
+    }
+    let counts: Vec<Counts> = per_problem.values().copied().collect();
+    let min_n = counts.iter().map(|c| c.n).min().unwrap_or(0);
+    let per_problem_p1: Vec<f64> = counts.iter().filter_map(|c| pass_at_k(c.n, c.c, 1)).collect();
+    let mut pass_at_k_map = BTreeMap::new();
+    for &k in ks {
+        if let Some(v) = mean_pass_at_k(&counts, k) {
+            pass_at_k_map.insert(format!("pass@{k}"), v);
+        }
+    }
+    let completion = crate::completion_rate(samples.iter().map(|s| s.completed));
+    EvalSummary {
+        n_problems: counts.len() as u64,
+        n_samples: samples.len() as u64,
+        min_samples_per_problem: min_n,
+        pass_at_1: mean_pass_at_k(&counts, 1),
+        pass_at_1_ci95: bootstrap_mean_ci(&per_problem_p1, bootstrap),
+        pass_at_k: pass_at_k_map,
+        completion_rate: completion.value(),
+        completion_unknown: samples.iter().filter(|s| s.completed.is_none()).count() as u64,
+        think_tag_rate: think_tag_rate(samples.iter().map(|s| s.response)).value(),
+        closed_think_rate: closed_think_rate(samples.iter().map(|s| s.response)).value(),
+        no_code_rate: Rate::of(samples.iter().map(|s| !s.has_code)).value(),
+        verdicts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s<'a>(
+        q: &'a str,
+        response: &'a str,
+        passed: bool,
+        completed: Option<bool>,
+    ) -> SampleOutcome<'a> {
+        SampleOutcome {
+            question_id: q,
+            response,
+            passed,
+            has_code: response.contains("```"),
+            completed,
+            verdict: if passed {
+                "AC"
+            } else if response.contains("```") {
+                "WA"
+            } else {
+                "NO_CODE"
+            },
+        }
+    }
+
+    #[test]
+    fn hand_made_set() {
+        let samples = [
+            s("a", "<think>r</think>```py\n```", true, Some(true)),
+            s("a", "<think>r", false, Some(false)),
+            s("b", "```py\n```", false, Some(true)),
+            s("b", "```py\n```", true, None),
+        ];
+        let sum = summarize(&samples, &[1, 2, 5], &Bootstrap::default());
+        assert_eq!((sum.n_problems, sum.n_samples, sum.min_samples_per_problem), (2, 4, 2));
+        assert_eq!(sum.pass_at_1, Some(0.5));
+        assert_eq!(sum.pass_at_k.keys().collect::<Vec<_>>(), ["pass@1", "pass@2"]);
+        assert_eq!(sum.pass_at_k["pass@2"], 1.0);
+        assert_eq!(sum.pass_at_1_ci95, Some(Interval { lo: 0.5, hi: 0.5 }));
+        assert_eq!((sum.completion_rate, sum.completion_unknown), (Some(0.5), 1));
+        assert_eq!((sum.think_tag_rate, sum.closed_think_rate), (Some(0.5), Some(0.25)));
+        assert_eq!(sum.no_code_rate, Some(0.25));
+        assert_eq!(sum.verdicts.get("AC"), Some(&2));
+        assert_eq!(sum.verdicts.get("NO_CODE"), Some(&1));
+        let json = serde_json::to_value(&sum).unwrap();
+        assert_eq!(json["pass_at_1_ci95"], serde_json::json!([0.5, 0.5]));
+    }
+
+    #[test]
+    fn empty_set_has_no_rates() {
+        let sum = summarize(&[], &[1], &Bootstrap::default());
+        assert_eq!((sum.n_problems, sum.pass_at_1, sum.completion_rate), (0, None, None));
+        assert!(sum.pass_at_k.is_empty());
+    }
+}

@@ -1,0 +1,317 @@
+//! `valley generate`: sample completions of each problem from an OpenAI-compatible server into a
+//! resumable JSONL file.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use valley_data::io::{FieldMap, RowReader};
+use valley_generate::{
+    Event, GenerateConfig, Journal, PromptBody, PromptStyle, RetryPolicy, Summary, Task,
+    lcb_messages, question_messages,
+};
+
+use crate::args::{ApiArg, GenerateArgs};
+use crate::exit::Hint;
+use crate::printer;
+
+/// Environment variables holding the bearer token, in order of preference.
+pub(crate) const API_KEY_VARS: [&str; 2] = ["VALLEY_API_KEY", "OPENAI_API_KEY"];
+
+/// How problems become requests.
+enum Prompting {
+    Lcb(PromptStyle),
+    Raw(Option<String>),
+}
+
+pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
+    let prompting = match args.prompt_style.as_str() {
+        "raw" => Prompting::Raw(args.system.clone()),
+        s => {
+            if args.system.is_some() {
+                bail!("--system: only used with --prompt-style raw");
+            }
+            Prompting::Lcb(s.parse().map_err(|e: String| anyhow::anyhow!("--prompt-style: {e}"))?)
+        }
+    };
+    for (flag, v) in
+        [("--max-backoff", args.max_backoff), ("--request-timeout", args.request_timeout)]
+    {
+        if !(v > 0.0 && v.is_finite()) {
+            bail!("{flag}: expected a positive number of seconds, got {v}");
+        }
+    }
+    if args.max_attempts == 0 {
+        bail!("--max-attempts: expected at least 1");
+    }
+    let renderer = match (args.api, &args.tokenizer) {
+        (ApiArg::Completions, Some(t)) => Some(
+            valley_data::chat::ChatTokenizer::load(t, args.chat_template.as_deref())
+                .with_context(|| format!("cannot load tokenizer {}", t.display()))?,
+        ),
+        (ApiArg::Completions, None) => {
+            bail!("--api completions needs --tokenizer, whose chat template renders the prompts")
+        }
+        (ApiArg::Chat, _) => None,
+    };
+    let fields = FieldMap::parse(&args.fields).map_err(|e| anyhow::anyhow!("--field: {e}"))?;
+    let mut tasks = Vec::new();
+    for (line, id, messages) in read_prompts(&args.problems, &fields, &prompting, args.limit)? {
+        let prompt = match &renderer {
+            Some(r) => {
+                let turns: Vec<valley_data::chat::Message> = messages
+                    .iter()
+                    .map(|m| valley_data::chat::Message::new(m.role.clone(), m.content.clone()))
+                    .collect();
+                PromptBody::Text(r.render_text(&turns, true).with_context(|| {
+                    format!("{}:{line}: cannot render the prompt", args.problems.display())
+                })?)
+            }
+            None => PromptBody::Chat(messages),
+        };
+        tasks.push(Task { question_id: id, prompt });
+    }
+    let api_key = API_KEY_VARS.iter().find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()));
+    let config = GenerateConfig {
+        endpoint: args.endpoint.clone(),
+        model: args.model.clone(),
+        api_key,
+        n: args.n,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_tokens: args.max_tokens,
+        seed: args.seed,
+        concurrency: args.concurrency,
+        request_timeout: Duration::from_secs_f64(args.request_timeout),
+        retry: RetryPolicy {
+            max_attempts: args.max_attempts,
+            max_backoff: Duration::from_secs_f64(args.max_backoff),
+            ..RetryPolicy::default()
+        },
+    };
+    let (journal, resumed) = Journal::open(&args.out, Some(&config.identity())).map_err(|e| {
+        let hint = match &e {
+            valley_generate::JournalError::Mismatch { .. } => {
+                Some("write to a new --out file, or rerun with the settings the file was made with")
+            }
+            _ => None,
+        };
+        let err = anyhow::Error::new(e);
+        match hint {
+            Some(h) => err.context(Hint {
+                message: "cannot resume the generation job".into(),
+                hint: h.into(),
+            }),
+            None => err,
+        }
+    })?;
+    if resumed.torn_bytes > 0 {
+        tracing::warn!(
+            "{}: cut off a torn last line ({} bytes) left by an interrupted run",
+            args.out.display(),
+            resumed.torn_bytes
+        );
+    }
+    if resumed.duplicates > 0 {
+        tracing::warn!(
+            "{}: {} duplicate records on file are ignored",
+            args.out.display(),
+            resumed.duplicates
+        );
+    }
+    let generator = config.init().context("invalid generation settings")?;
+    let total = tasks.len() as u64 * u64::from(args.n);
+    let progress = Progress::new(total);
+    let summary = {
+        let progress = progress.clone();
+        generator.run(tasks, journal, Arc::new(move |e| progress.event(&e)))
+    }
+    .with_context(|| format!("generation into {} stopped", args.out.display()))?;
+    progress.finish();
+    let report = Report { summary: &summary, out: &args.out, resumed_records: resumed.records };
+    printer::summary(args.json, &report.json(), &report.human())?;
+    if !summary.failed.is_empty() {
+        let first = &summary.failed[0];
+        return Err(anyhow::Error::new(Hint {
+            message: format!(
+                "{} of {} samples failed after their retries (first: {}/{}: {})",
+                summary.failed.len(),
+                summary.planned,
+                first.question_id,
+                first.sample_index,
+                first.error
+            ),
+            hint: "run the same command again: it sends only the missing samples".into(),
+        }));
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
+/// Reads (line, question id, chat turns) for each row; the id comes from `question_id`,
+/// `task_id`, `problem_id` or `id`, as the judge reads it.
+fn read_prompts(
+    path: &Path,
+    fields: &FieldMap,
+    prompting: &Prompting,
+    limit: Option<usize>,
+) -> anyhow::Result<Vec<(u64, String, Vec<valley_generate::Message>)>> {
+    let mut out = Vec::new();
+    for row in RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))? {
+        if limit.is_some_and(|l| out.len() >= l) {
+            break;
+        }
+        let row = row?;
+        let at = |what: &str| format!("{}:{}: {what}", path.display(), row.line);
+        let value: Value = serde_json::from_slice(&row.json).with_context(|| at("invalid JSON"))?;
+        let Value::Object(mut map) = value else { bail!(at("not a JSON object")) };
+        fields.apply(&mut map);
+        let id = ["question_id", "task_id", "problem_id", "id"]
+            .iter()
+            .find_map(|k| match map.get(*k) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!(at(
+                    "field `question_id`: missing (also looked for task_id, problem_id, id)"
+                ))
+            })?;
+        let text_field =
+            ["question_content", "question", "prompt"].into_iter().find(|k| map.contains_key(*k));
+        let Some(text_field) = text_field else {
+            bail!(at("field `question_content`: missing (also looked for question, prompt)"));
+        };
+        let Some(text) = map[text_field].as_str() else {
+            bail!(at(&format!("field `{text_field}`: expected a string")));
+        };
+        let starter = match map.get("starter_code") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => bail!(at("field `starter_code`: expected a string")),
+        };
+        let messages = match prompting {
+            Prompting::Lcb(style) => lcb_messages(text, starter, *style),
+            Prompting::Raw(system) => question_messages(text, system.as_deref()),
+        };
+        out.push((row.line, id, messages));
+    }
+    Ok(out)
+}
+
+/// The progress bar: records on file, their rate, tokens per second, retries and failures.
+#[derive(Clone)]
+struct Progress {
+    bar: indicatif::ProgressBar,
+    tokens: Arc<AtomicU64>,
+    retries: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    start: std::time::Instant,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        let bar = indicatif::ProgressBar::new(total);
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "generating {bar:30} {pos}/{len} {per_sec} eta {eta} {msg}",
+            )
+            .expect("static progress template"),
+        );
+        Self {
+            bar,
+            tokens: Arc::default(),
+            retries: Arc::default(),
+            failed: Arc::default(),
+            start: std::time::Instant::now(),
+        }
+    }
+
+    fn event(&self, e: &Event) {
+        match e {
+            Event::Written { completion_tokens, .. } => {
+                self.tokens.fetch_add(completion_tokens.unwrap_or(0), Ordering::Relaxed);
+                self.bar.inc(1);
+            }
+            Event::Retry { question_id, sample_index, attempt, error } => {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    "retrying {question_id}/{sample_index} after attempt {attempt}: {error}"
+                );
+            }
+            Event::Failed { question_id, sample_index, error } => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("{question_id}/{sample_index} failed: {error}");
+            }
+        }
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!(
+            "{:.0} tok/s, {} retries, {} failed",
+            self.tokens.load(Ordering::Relaxed) as f64 / secs,
+            self.retries.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed)
+        ));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+struct Report<'a> {
+    summary: &'a Summary,
+    out: &'a Path,
+    resumed_records: u64,
+}
+
+impl Report<'_> {
+    fn json(&self) -> Value {
+        let s = self.summary;
+        let secs = s.elapsed.as_secs_f64();
+        json!({
+            "out": self.out,
+            "planned": s.planned,
+            "already_done": s.already_done,
+            "records_on_file_at_start": self.resumed_records,
+            "written": s.written,
+            "failed": s.failed.len(),
+            "retries": s.retries,
+            "completion_tokens": s.completion_tokens,
+            "wall_s": secs,
+            "records_per_s": if secs > 0.0 { s.written as f64 / secs } else { 0.0 },
+            "tokens_per_s": if secs > 0.0 { s.completion_tokens as f64 / secs } else { 0.0 },
+        })
+    }
+
+    fn human(&self) -> String {
+        let s = self.summary;
+        let secs = s.elapsed.as_secs_f64();
+        let mut text = format!(
+            "{} of {} samples on file in {} ({} written now, {} already there)\n",
+            s.already_done + s.written,
+            s.planned,
+            self.out.display(),
+            s.written,
+            s.already_done
+        );
+        if s.written > 0 {
+            text.push_str(&format!(
+                "{:.1}s, {:.2} samples/s, {:.0} completion tokens/s, {} retries\n",
+                secs,
+                s.written as f64 / secs.max(1e-9),
+                s.completion_tokens as f64 / secs.max(1e-9),
+                s.retries
+            ));
+        }
+        if !s.failed.is_empty() {
+            text.push_str(&format!("{} samples failed and are not on file\n", s.failed.len()));
+        }
+        text
+    }
+}
