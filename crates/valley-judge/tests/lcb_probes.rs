@@ -23,14 +23,34 @@ pub fn judge(config: JudgeConfig) -> Option<Judge> {
 
 #[test]
 fn lcb_profile_agrees_with_the_reference_on_every_probe() {
+    check_expected_verdicts(include_str!("fixtures/lcb_probes.jsonl"));
+}
+
+/// `tools/lcb-baseline/sample.jsonl` of the shared folder (not copied here: no license stated),
+/// when present: `VALLEY_SHARED`, else `../shared` beside the repository.
+#[test]
+fn lcb_profile_agrees_with_the_reference_on_the_baseline_sample() {
+    let shared = std::env::var_os("VALLEY_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        std::path::PathBuf::from,
+    );
+    let Ok(text) = std::fs::read_to_string(shared.join("tools/lcb-baseline/sample.jsonl")) else {
+        #[expect(clippy::print_stderr, reason = "tests say why they skip")]
+        {
+            eprintln!("skipped: no shared tools/lcb-baseline/sample.jsonl");
+        }
+        return;
+    };
+    check_expected_verdicts(&text);
+}
+
+fn check_expected_verdicts(jsonl: &str) {
     let Some(judge) = judge(JudgeConfig { profile: Profile::Lcb, jobs: 2, ..Default::default() })
     else {
         return;
     };
-    let rows: Vec<serde_json::Value> = include_str!("fixtures/lcb_probes.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<serde_json::Value> =
+        jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let problems: Vec<_> = rows.iter().map(|r| parse_problem(r, None).unwrap()).collect();
     let tasks: Vec<Task<'_>> = rows
         .iter()

@@ -31,6 +31,9 @@ pub(crate) enum Command {
     /// Build, inspect and render distillation datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Judge candidate programs against their problems' tests in the sandbox; one verdict record
+    /// per candidate.
+    Judge(JudgeArgs),
     /// Sample completions of each problem from an OpenAI-compatible server into a resumable
     /// JSONL file (LiveCodeBench's prompt format).
     Generate(GenerateArgs),
@@ -42,6 +45,9 @@ pub(crate) enum DataCommand {
     Subsets(SubsetsArgs),
     /// Balanced, disjoint groups of exactly N rows by correctness or difficulty, with a manifest.
     Split(SplitArgs),
+    /// Judge each trace's final code against its problem and write the traces back with
+    /// `correct` and the verdict added.
+    Label(LabelArgs),
 }
 
 /// Where traces come from and how their fields are named.
@@ -175,6 +181,73 @@ pub(crate) struct GenerateArgs {
     /// Time limit of one request, in seconds.
     #[arg(long, default_value_t = 3600.0, value_name = "SECONDS")]
     pub(crate) request_timeout: f64,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Settings shared by every command that judges code.
+#[derive(Debug, Args)]
+pub(crate) struct JudgeSettings {
+    /// Problems with their tests: LiveCodeBench, TACO or assert-style (HumanEval/MBPP) rows.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) problems: PathBuf,
+    /// Force the problem row format instead of detecting it per row.
+    #[arg(long, value_name = "lcb|taco|assert")]
+    pub(crate) problem_format: Option<String>,
+    /// Whose verdicts to reproduce: lcb (LiveCodeBench), taco, taco-strict, strict (DMOJ-style).
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: String,
+    /// Concurrent sandboxed interpreters [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// Python interpreter that runs the programs; its version goes into every verdict.
+    #[arg(long, default_value = "python3", value_name = "PYTHON")]
+    pub(crate) python: String,
+    /// Per-test time limit in seconds [default: the profile's: lcb 6, taco 4, strict 6 CPU].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<f64>,
+    /// Memory limit per grading process in MiB [default: strict 1024, others 8192].
+    #[arg(long, value_name = "MIB")]
+    pub(crate) memory_mb: Option<u64>,
+    /// Absolute-or-relative tolerance for numbers (strict profile).
+    #[arg(long, value_name = "TOL")]
+    pub(crate) float_tol: Option<f64>,
+    /// How code is extracted from a response [default: lcb for --profile lcb, else lenient].
+    #[arg(long, value_name = "MODE")]
+    pub(crate) extract: Option<String>,
+    /// Run even if the kernel denies part of the sandbox (namespaces, unprivileged user).
+    #[arg(long)]
+    pub(crate) allow_weak_sandbox: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JudgeArgs {
+    #[command(flatten)]
+    pub(crate) judge: JudgeSettings,
+    /// Candidates: `candidate_id`, `question_id`, and `code` or `response`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) candidates: PathBuf,
+    /// Read a candidate field from another column: `--field code=solution`. Repeatable.
+    #[arg(long = "field", value_name = "FIELD=COLUMN")]
+    pub(crate) fields: Vec<String>,
+    /// Output: one verdict record per candidate (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LabelArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) judge: JudgeSettings,
+    /// Output: the traces with `correct`, `verdict` and `verdict_detail` added.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

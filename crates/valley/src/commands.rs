@@ -5,12 +5,15 @@ use crate::args::{Cli, Command, DataCommand};
 
 mod data;
 mod generate;
+mod judge;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Data(DataCommand::Subsets(args)) => data::subsets::run(args),
         Command::Data(DataCommand::Split(args)) => data::split::run(args),
+        Command::Data(DataCommand::Label(args)) => data::label::run(args),
+        Command::Judge(args) => judge::run(args),
         Command::Generate(args) => generate::run(args),
     }
 }
