@@ -27,6 +27,9 @@ if [ -z "$VALLEY" ]; then
 fi
 [ -x "$VALLEY" ] || { echo "error: no valley binary; build it or set VALLEY" >&2; exit 2; }
 BASELINE="$SHARED/tools/lcb-baseline/run_baseline.py"
+# Grade with the reference's own interpreter and packages (installed packages change verdicts).
+PY="${VALLEY_PYTHON:-${LCB_BASELINE_HOME:-$HOME/.cache/lcb-baseline}/venv/bin/python}"
+[ -x "$PY" ] || PY=python3
 CORPUS_PY="$ROOT/bench/judge_corpus.py"
 mkdir -p "$OUT"
 
@@ -46,14 +49,14 @@ valley() { # dir out
   local t0 t1
   t0=$(now)
   "$VALLEY" -q judge --problems "$1/problems.jsonl" --candidates "$1/candidates.jsonl" \
-    --profile lcb --jobs "$WORKERS" --out "$2" --json > "$2.summary.json"
+    --profile lcb --jobs "$WORKERS" --python "$PY" --out "$2" --json > "$2.summary.json"
   t1=$(now)
   elapsed "$t0" "$t1"
 }
 
 echo "== corpus"
 python3 "$CORPUS_PY" mavencoder "$SHARED/data" "$OUT/mixed"
-echo "machine: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); workers $WORKERS each; valley $VALLEY"
+echo "machine: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); workers $WORKERS each; valley $VALLEY; python $PY"
 
 echo "== 1. mixed corpus (1,200 candidates)"
 t_ref=$(reference "$OUT/mixed/corpus.jsonl" "$OUT/mixed/ref.jsonl")

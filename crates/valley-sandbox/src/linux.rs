@@ -359,9 +359,9 @@ impl Sandbox {
                 rlimits.push((res, v));
             }
         }
-        if self.user == UserMode::SetUid
-            && let Some(n) = limits.processes
-        {
+        // Counted per user and user namespace (Linux >= 5.14 ucounts), so it also holds inside
+        // our own user namespace without counting the invoking user's other processes.
+        if let Some(n) = limits.processes {
             rlimits.push((libc::RLIMIT_NPROC, n));
         }
         let program = c(cmd.program.as_os_str())?;
@@ -388,6 +388,7 @@ impl Sandbox {
             symlinks,
             tmp: under(Path::new("/tmp"))?,
             tmp_options: c(OsStr::new(&tmp_options))?,
+            proc_target: under(Path::new("/proc"))?,
             hostname: self.config.hostname.clone().into_bytes(),
             rlimits,
             program,
@@ -644,6 +645,7 @@ struct PlanParts {
     symlinks: Vec<(CString, CString)>,
     tmp: CString,
     tmp_options: CString,
+    proc_target: CString,
     hostname: Vec<u8>,
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     program: CString,
@@ -661,7 +663,6 @@ struct Plan {
     slash: CString,
     dot: CString,
     tmp_abs: CString,
-    proc_abs: CString,
 }
 
 impl Plan {
@@ -680,7 +681,6 @@ impl Plan {
             slash: c("/"),
             dot: c("."),
             tmp_abs: c("/tmp"),
-            proc_abs: c("/proc"),
         }
     }
 }
@@ -802,6 +802,19 @@ unsafe fn child_main(plan: &Plan, fds: &ChildFds) -> ! {
             {
                 fail(fds.err, 8);
             }
+            // Before pivot_root: inside a user namespace the kernel mounts a new proc only
+            // while a fully visible one (the host's) is still in this mount namespace.
+            let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+            if libc::mount(
+                plan.proc_.as_ptr(),
+                p.proc_target.as_ptr(),
+                plan.proc_.as_ptr(),
+                proc_flags,
+                std::ptr::null(),
+            ) != 0
+            {
+                fail(fds.err, 11);
+            }
             if libc::chdir(p.root.as_ptr()) != 0
                 || libc::syscall(libc::SYS_pivot_root, plan.dot.as_ptr(), plan.dot.as_ptr()) != 0
             {
@@ -811,17 +824,6 @@ unsafe fn child_main(plan: &Plan, fds: &ChildFds) -> ! {
                 || libc::chdir(plan.slash.as_ptr()) != 0
             {
                 fail(fds.err, 10);
-            }
-            let proc_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-            if libc::mount(
-                plan.proc_.as_ptr(),
-                plan.proc_abs.as_ptr(),
-                plan.proc_.as_ptr(),
-                proc_flags,
-                std::ptr::null(),
-            ) != 0
-            {
-                fail(fds.err, 11);
             }
             let ro = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID;
             if libc::mount(null, plan.slash.as_ptr(), null, ro, std::ptr::null()) != 0 {
