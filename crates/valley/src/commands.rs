@@ -12,6 +12,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Data(DataCommand::Subsets(args)) => data::subsets::run(args),
         Command::Data(DataCommand::Split(args)) => data::split::run(args),
+        Command::Data(DataCommand::Stats(args)) => data::stats::run(args),
+        Command::Data(DataCommand::Render(args)) => data::render::run(args),
         Command::Data(DataCommand::Label(args)) => data::label::run(args),
         Command::Judge(args) => judge::run(args),
         Command::Generate(args) => generate::run(args),

@@ -1,5 +1,16 @@
 //! `valley data …`: dataset curation commands.
 
 pub(crate) mod label;
+pub(crate) mod render;
 pub(crate) mod split;
+pub(crate) mod stats;
 pub(crate) mod subsets;
+
+mod tokenize;
+
+use valley_data::io::FieldMap;
+
+/// Parses `--field FIELD=COLUMN` flags.
+pub(crate) fn field_map(specs: &[String]) -> anyhow::Result<FieldMap> {
+    FieldMap::parse(specs).map_err(|e| anyhow::anyhow!("--field: {e}"))
+}
