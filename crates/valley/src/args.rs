@@ -37,6 +37,9 @@ pub(crate) enum Command {
     /// Sample completions of each problem from an OpenAI-compatible server into a resumable
     /// JSONL file (LiveCodeBench's prompt format).
     Generate(GenerateArgs),
+    /// Judge generations and write the paper's metrics: pass@1 with a bootstrap interval,
+    /// pass@k, completion rate, think-tag rate, no-code rate, verdicts, cuts and a report.
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +56,12 @@ pub(crate) enum DataCommand {
     Stats(StatsArgs),
     /// Each trace as the student sees it in training: chat-template text, token ids, loss mask.
     Render(RenderArgs),
+    /// Remove exact duplicates (normalised text) and near duplicates (MinHash), with a report.
+    Dedup(DedupArgs),
+    /// Remove traces whose question overlaps a benchmark problem (word n-grams), with a report.
+    Decontam(DecontamArgs),
+    /// Check that the outputs beside a manifest still hold exactly the rows it recorded.
+    Verify(VerifyArgs),
 }
 
 /// Where traces come from and how their fields are named.
@@ -108,6 +117,193 @@ pub(crate) struct SplitArgs {
     /// Output folder: one `<group>.jsonl` per group and `manifest.json`.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The tokenizer and chat template a trace is rendered with.
+#[derive(Debug, Args)]
+pub(crate) struct TokenizerArgs {
+    /// Tokenizer: a folder with `tokenizer.json` and `tokenizer_config.json` (as saved by HF
+    /// transformers), or the path of its `tokenizer.json`.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) tokenizer: PathBuf,
+    /// Jinja chat template to use instead of the tokenizer's.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chat_template: Option<PathBuf>,
+    /// System prompt: a system turn before each question.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) system: Option<String>,
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) tokenizer: TokenizerArgs,
+    /// Length limit, in tokens, for the share of over-long conversations.
+    #[arg(long, default_value_t = 32768, value_name = "TOKENS")]
+    pub(crate) max_len: u32,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) tokenizer: TokenizerArgs,
+    /// Output: one `{id, text, input_ids, loss_mask}` per trace (`.jsonl`, `.jsonl.gz`,
+    /// `.jsonl.zst`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Settings shared by every command that judges code.
+#[derive(Debug, Args)]
+pub(crate) struct JudgeSettings {
+    /// Problems with their tests: LiveCodeBench, TACO or assert-style (HumanEval/MBPP) rows.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) problems: PathBuf,
+    /// Force the problem row format instead of detecting it per row.
+    #[arg(long, value_name = "lcb|taco|assert")]
+    pub(crate) problem_format: Option<String>,
+    /// Whose verdicts to reproduce: lcb (LiveCodeBench), taco, taco-strict, strict (DMOJ-style).
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: String,
+    /// Concurrent sandboxed interpreters [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// Python interpreter that runs the programs; its version goes into every verdict.
+    #[arg(long, default_value = "python3", value_name = "PYTHON")]
+    pub(crate) python: String,
+    /// Per-test time limit in seconds [default: the profile's: lcb 6, taco 4, strict 6 CPU].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<f64>,
+    /// Memory limit per grading process in MiB [default: strict 1024, others 8192].
+    #[arg(long, value_name = "MIB")]
+    pub(crate) memory_mb: Option<u64>,
+    /// Absolute-or-relative tolerance for numbers (strict profile).
+    #[arg(long, value_name = "TOL")]
+    pub(crate) float_tol: Option<f64>,
+    /// How code is extracted from a response [default: lcb for --profile lcb, else lenient].
+    #[arg(long, value_name = "MODE")]
+    pub(crate) extract: Option<String>,
+    /// Run even if the kernel denies part of the sandbox (namespaces, unprivileged user).
+    #[arg(long)]
+    pub(crate) allow_weak_sandbox: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JudgeArgs {
+    #[command(flatten)]
+    pub(crate) judge: JudgeSettings,
+    /// Candidates: `candidate_id`, `question_id`, and `code` or `response`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) candidates: PathBuf,
+    /// Read a candidate field from another column: `--field code=solution`. Repeatable.
+    #[arg(long = "field", value_name = "FIELD=COLUMN")]
+    pub(crate) fields: Vec<String>,
+    /// Output: one verdict record per candidate (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LabelArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) judge: JudgeSettings,
+    /// Output: the traces with `correct`, `verdict` and `verdict_detail` added.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum DedupKeyArg {
+    /// The question alone.
+    Question,
+    /// The response alone.
+    Response,
+    /// Question and response together.
+    Pair,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DedupArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Kept rows (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`), in input order.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// One JSON record per removed row: id, line, reason (`exact`/`near`), the row it duplicates
+    /// and the similarity.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    /// Which text identifies a duplicate.
+    #[arg(long = "by", value_enum, default_value = "question")]
+    pub(crate) key: DedupKeyArg,
+    /// Estimated Jaccard similarity of word shingles at or above which rows are near duplicates.
+    #[arg(long, default_value_t = 0.8, value_name = "J")]
+    pub(crate) near_threshold: f64,
+    /// Exact duplicates only.
+    #[arg(long, conflicts_with = "near_threshold")]
+    pub(crate) exact_only: bool,
+    /// Words per shingle.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub(crate) shingle: usize,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DecontamArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Benchmark problems: LiveCodeBench, TACO, HumanEval/MBPP rows, or any rows with a
+    /// `question_content`, `question`, `prompt`, `text` or `description` field.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) benchmark: PathBuf,
+    /// Traces kept, in input order.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// One JSON record per removed trace: the problem it overlaps, shared n-grams, an example.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    /// Words per n-gram.
+    #[arg(long, default_value_t = 13, value_name = "N")]
+    pub(crate) ngram: usize,
+    /// Shared n-grams needed to remove a trace.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub(crate) min_overlap: usize,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The `manifest.json` written by `data subsets` or `data split`.
+    #[arg(value_name = "MANIFEST")]
+    pub(crate) manifest: PathBuf,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
@@ -191,116 +387,59 @@ pub(crate) struct GenerateArgs {
     pub(crate) json: bool,
 }
 
-/// Settings shared by every command that judges code.
 #[derive(Debug, Args)]
-pub(crate) struct JudgeSettings {
-    /// Problems with their tests: LiveCodeBench, TACO or assert-style (HumanEval/MBPP) rows.
+pub(crate) struct EvalArgs {
+    /// Problems with their tests: LiveCodeBench, TACO or assert-style rows.
     #[arg(long, value_name = "FILE")]
     pub(crate) problems: PathBuf,
+    /// Generations (`question_id`, `sample_index`, `response`, …), as `valley generate` writes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) generations: PathBuf,
+    /// Output folder: metrics.json, verdicts.jsonl, report.md.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Token budget for the completion rate: a response longer than this did not complete
+    /// [default: the budget each generation was made with].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tokens: Option<u64>,
+    /// Tokenizer to count response tokens when the generations carry no count.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) tokenizer: Option<PathBuf>,
+    /// Which code is graded: after-think (only after `</think>`; unclosed reasoning submits
+    /// nothing; no think block: the last fenced block), lenient, last-block, or lcb.
+    #[arg(long, default_value = "after-think", value_name = "MODE")]
+    pub(crate) extract: String,
+    /// Whose verdicts to reproduce: lcb, taco, taco-strict, strict.
+    #[arg(long, default_value = "lcb", value_name = "PROFILE")]
+    pub(crate) profile: String,
     /// Force the problem row format instead of detecting it per row.
     #[arg(long, value_name = "lcb|taco|assert")]
     pub(crate) problem_format: Option<String>,
-    /// Whose verdicts to reproduce: lcb (LiveCodeBench), taco, taco-strict, strict (DMOJ-style).
-    #[arg(long, value_name = "PROFILE")]
-    pub(crate) profile: String,
+    /// pass@k values to report (those above a problem's sample count are left out).
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10,25,50,100", value_name = "K,K,...")]
+    pub(crate) k: Vec<u64>,
+    /// Bootstrap resamples for the pass@1 interval.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub(crate) bootstrap_resamples: u32,
+    /// Bootstrap seed (the interval is the same for the same seed on any machine).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub(crate) bootstrap_seed: u64,
     /// Concurrent sandboxed interpreters [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub(crate) jobs: Option<usize>,
-    /// Python interpreter that runs the programs; its version goes into every verdict.
+    /// Python interpreter that runs the programs.
     #[arg(long, default_value = "python3", value_name = "PYTHON")]
     pub(crate) python: String,
-    /// Per-test time limit in seconds [default: the profile's: lcb 6, taco 4, strict 6 CPU].
+    /// Per-test time limit in seconds [default: the profile's].
     #[arg(long, value_name = "SECONDS")]
     pub(crate) timeout: Option<f64>,
-    /// Memory limit per grading process in MiB [default: strict 1024, others 8192].
+    /// Memory limit per grading process in MiB [default: the profile's].
     #[arg(long, value_name = "MIB")]
     pub(crate) memory_mb: Option<u64>,
-    /// Absolute-or-relative tolerance for numbers (strict profile).
-    #[arg(long, value_name = "TOL")]
-    pub(crate) float_tol: Option<f64>,
-    /// How code is extracted from a response [default: lcb for --profile lcb, else lenient].
-    #[arg(long, value_name = "MODE")]
-    pub(crate) extract: Option<String>,
-    /// Run even if the kernel denies part of the sandbox (namespaces, unprivileged user).
+    /// Run even if the kernel denies part of the sandbox.
     #[arg(long)]
     pub(crate) allow_weak_sandbox: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct JudgeArgs {
-    #[command(flatten)]
-    pub(crate) judge: JudgeSettings,
-    /// Candidates: `candidate_id`, `question_id`, and `code` or `response`.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) candidates: PathBuf,
-    /// Read a candidate field from another column: `--field code=solution`. Repeatable.
-    #[arg(long = "field", value_name = "FIELD=COLUMN")]
-    pub(crate) fields: Vec<String>,
-    /// Output: one verdict record per candidate (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) out: PathBuf,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
-    pub(crate) json: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct LabelArgs {
-    #[command(flatten)]
-    pub(crate) input: InputArgs,
-    #[command(flatten)]
-    pub(crate) judge: JudgeSettings,
-    /// Output: the traces with `correct`, `verdict` and `verdict_detail` added.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) out: PathBuf,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
-    pub(crate) json: bool,
-}
-
-/// The tokenizer and chat template a trace is rendered with.
-#[derive(Debug, Args)]
-pub(crate) struct TokenizerArgs {
-    /// Tokenizer: a folder with `tokenizer.json` and `tokenizer_config.json` (as saved by HF
-    /// transformers), or the path of its `tokenizer.json`.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) tokenizer: PathBuf,
-    /// Jinja chat template to use instead of the tokenizer's.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) chat_template: Option<PathBuf>,
-    /// System prompt: a system turn before each question.
-    #[arg(long, value_name = "TEXT")]
-    pub(crate) system: Option<String>,
-    /// Worker threads [default: one per core].
-    #[arg(long, short = 'j', value_name = "N")]
-    pub(crate) jobs: Option<usize>,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct StatsArgs {
-    #[command(flatten)]
-    pub(crate) input: InputArgs,
-    #[command(flatten)]
-    pub(crate) tokenizer: TokenizerArgs,
-    /// Length limit, in tokens, for the share of over-long conversations.
-    #[arg(long, default_value_t = 32768, value_name = "TOKENS")]
-    pub(crate) max_len: u32,
-    /// Print the summary as one JSON object.
-    #[arg(long)]
-    pub(crate) json: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct RenderArgs {
-    #[command(flatten)]
-    pub(crate) input: InputArgs,
-    #[command(flatten)]
-    pub(crate) tokenizer: TokenizerArgs,
-    /// Output: one `{id, text, input_ids, loss_mask}` per trace (`.jsonl`, `.jsonl.gz`,
-    /// `.jsonl.zst`).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) out: PathBuf,
-    /// Print the summary as one JSON object.
+    /// Print the metrics as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -4,6 +4,7 @@
 use crate::args::{Cli, Command, DataCommand};
 
 mod data;
+mod eval;
 mod generate;
 mod judge;
 
@@ -12,10 +13,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Data(DataCommand::Subsets(args)) => data::subsets::run(args),
         Command::Data(DataCommand::Split(args)) => data::split::run(args),
-        Command::Data(DataCommand::Stats(args)) => data::stats::run(args),
-        Command::Data(DataCommand::Render(args)) => data::render::run(args),
         Command::Data(DataCommand::Label(args)) => data::label::run(args),
         Command::Judge(args) => judge::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Data(DataCommand::Stats(args)) => data::stats::run(args),
+        Command::Data(DataCommand::Render(args)) => data::render::run(args),
+        Command::Data(DataCommand::Dedup(args)) => data::dedup::run(args),
+        Command::Data(DataCommand::Decontam(args)) => data::decontam::run(args),
+        Command::Data(DataCommand::Verify(args)) => data::verify::run(args),
     }
 }

@@ -56,7 +56,11 @@ pub(crate) fn report(err: &anyhow::Error) -> u8 {
     if let Some(h) = hint {
         eprintln!("hint: {h}");
     }
-    if err.chain().any(|c| c.downcast_ref::<CheckFailed>().is_some()) { CHECK_FAILED } else { USAGE }
+    if err.chain().any(|c| c.downcast_ref::<CheckFailed>().is_some()) {
+        CHECK_FAILED
+    } else {
+        USAGE
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

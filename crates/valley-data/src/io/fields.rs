@@ -54,10 +54,15 @@ impl FieldMap {
     }
 
     /// Renames the mapped columns of a row to their record fields. A mapped column that is absent
-    /// leaves the field absent, so decoding reports it as missing.
+    /// leaves the field absent (even when a column of the field's own name exists), so decoding
+    /// reports it as missing. Swaps (`--field question=response --field response=question`)
+    /// work.
     pub fn apply(&self, row: &mut serde_json::Map<String, serde_json::Value>) {
-        for (field, column) in &self.pairs {
-            if let Some(v) = row.shift_remove(column) {
+        let moved: Vec<_> = self.pairs.iter().map(|(f, c)| (f, row.shift_remove(c))).collect();
+        for (field, value) in moved {
+            // A column named like a mapped field is shadowed by the mapping.
+            row.shift_remove(field);
+            if let Some(v) = value {
                 row.insert(field.clone(), v);
             }
         }
@@ -76,6 +81,13 @@ mod tests {
         assert_eq!(row, serde_json::json!({"id": 1, "question": "q", "response": "r"}));
         assert_eq!(m.column_of("response"), "output");
         assert_eq!(m.column_of("id"), "id");
+        let mut row = serde_json::json!({"response": "old"});
+        m.apply(row.as_object_mut().unwrap());
+        assert_eq!(row, serde_json::json!({}), "a mapped field never falls back to its own column");
+        let swap = FieldMap::parse(&["question=response", "response=question"]).unwrap();
+        let mut row = serde_json::json!({"question": "r", "response": "q"});
+        swap.apply(row.as_object_mut().unwrap());
+        assert_eq!(row, serde_json::json!({"question": "q", "response": "r"}));
     }
 
     #[test]

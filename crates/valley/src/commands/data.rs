@@ -1,10 +1,13 @@
 //! `valley data …`: dataset curation commands.
 
+pub(crate) mod decontam;
+pub(crate) mod dedup;
 pub(crate) mod label;
 pub(crate) mod render;
 pub(crate) mod split;
 pub(crate) mod stats;
 pub(crate) mod subsets;
+pub(crate) mod verify;
 
 mod tokenize;
 

@@ -1,0 +1,35 @@
+//! `valley data decontam`: remove traces that overlap a benchmark, with a report.
+
+use anyhow::Context;
+use valley_data::decontam::{self, DecontamConfig};
+
+use crate::args::DecontamArgs;
+use crate::{exit, printer};
+
+pub(crate) fn run(args: DecontamArgs) -> anyhow::Result<u8> {
+    let config = DecontamConfig {
+        fields: super::field_map(&args.input.fields)?,
+        input: args.input.input,
+        benchmark: args.benchmark,
+        out: args.out,
+        report: args.report,
+        ngram: args.ngram,
+        min_overlap: args.min_overlap,
+    };
+    let s = decontam::run(&config).context("cannot decontaminate")?;
+    let human = format!(
+        "kept {} of {} traces; removed {} that overlap {} of {} benchmark problems \
+         ({}-gram overlap >= {}) -> {}{}",
+        s.kept,
+        s.rows,
+        s.removed,
+        s.problems_hit,
+        s.benchmark_problems,
+        config.ngram,
+        config.min_overlap,
+        config.out.display(),
+        config.report.as_ref().map(|r| format!(" (report: {})", r.display())).unwrap_or_default()
+    );
+    printer::summary(args.json, &s, &human)?;
+    Ok(exit::SUCCESS)
+}
