@@ -2,7 +2,9 @@
 //!
 //! A trace is contaminated when its question shares at least `min_overlap` word n-grams
 //! (normalised text, default n = 13, as in the GPT-3 and Llama reports) with a benchmark problem's
-//! statement. Contaminated traces are removed and reported with the problem they match, the number
+//! statement, covering at least `min_coverage` of that problem's n-grams. N-grams found in more
+//! than `max_problems` benchmark problems are the benchmark's template, not a leak, and are
+//! ignored. Contaminated traces are removed and reported with the problem they match, the number
 //! of shared n-grams and one of them. A statement shorter than n words matches a question that
 //! contains it whole.
 
@@ -41,6 +43,14 @@ pub struct DecontamConfig {
     pub ngram: usize,
     /// Shared n-grams needed to call a trace contaminated.
     pub min_overlap: usize,
+    /// An n-gram found in more than this many of the benchmark's problems is text of the
+    /// benchmark's template ("Please solve the programming task below…", "You are given a string
+    /// S of length N…"), not evidence that one problem leaked, and is ignored. The default, 1,
+    /// keeps only n-grams unique to one problem.
+    pub max_problems: usize,
+    /// Share of a benchmark problem's n-grams a question must contain to be removed: a leak
+    /// carries much of a problem, a common phrase only a sliver of it.
+    pub min_coverage: f64,
 }
 
 /// One removed trace.
@@ -58,6 +68,8 @@ pub struct Contaminated {
     pub shared_ngrams: usize,
     /// Share of the trace question's n-grams that are shared.
     pub overlap: f64,
+    /// Share of the benchmark problem's n-grams found in the question.
+    pub coverage: f64,
     /// One shared n-gram, normalised.
     pub example: String,
 }
@@ -75,6 +87,8 @@ pub struct DecontamSummary {
     pub removed: u64,
     /// Benchmark problems matched by at least one trace.
     pub problems_hit: u64,
+    /// Distinct benchmark n-grams ignored as template boilerplate.
+    pub boilerplate_ngrams: u64,
 }
 
 /// Decontamination failed.
@@ -164,8 +178,29 @@ pub fn run(config: &DecontamConfig) -> Result<DecontamSummary, DecontamError> {
         }
         problems.push(Problem { id, line: row.line });
     }
-    let mut summary =
-        DecontamSummary { benchmark_problems: problems.len() as u64, ..Default::default() };
+    if config.max_problems == 0 {
+        return Err(DecontamError::Config("maximum problems per n-gram must be positive".into()));
+    }
+    if !(0.0..=1.0).contains(&config.min_coverage) {
+        return Err(DecontamError::Config(format!(
+            "minimum coverage {} is not within [0, 1]",
+            config.min_coverage
+        )));
+    }
+    let limit = config.max_problems;
+    let before = index.len();
+    index.retain(|_, ps| ps.len() <= limit);
+    let mut problem_ngrams = vec![0usize; problems.len()];
+    for ps in index.values() {
+        for &p in ps {
+            problem_ngrams[p as usize] += 1;
+        }
+    }
+    let mut summary = DecontamSummary {
+        benchmark_problems: problems.len() as u64,
+        boilerplate_ngrams: (before - index.len()) as u64,
+        ..Default::default()
+    };
     let mut hit = vec![false; problems.len()];
     let mut out = StagedFile::create(&config.out)?;
     let mut report = config.report.as_ref().map(StagedFile::create).transpose()?;
@@ -186,9 +221,10 @@ pub fn run(config: &DecontamConfig) -> Result<DecontamSummary, DecontamError> {
                 e.0 += 1;
             }
         }
+        let coverage = |p: u32, n: usize| n as f64 / problem_ngrams[p as usize].max(1) as f64;
         let best = shared
             .into_iter()
-            .filter(|(_, (n, _))| *n >= config.min_overlap)
+            .filter(|&(p, (n, _))| n >= config.min_overlap && coverage(p, n) >= config.min_coverage)
             .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(&a.0)));
         match best {
             Some((p, (n, g))) => {
@@ -203,6 +239,7 @@ pub fn run(config: &DecontamConfig) -> Result<DecontamSummary, DecontamError> {
                         benchmark_line: problem.line,
                         shared_ngrams: n,
                         overlap: n as f64 / grams.len().max(1) as f64,
+                        coverage: coverage(p, n),
                         example: ngram_text(&text, config.ngram, g)
                             .or_else(|| short_lens.iter().find_map(|&m| ngram_text(&text, m, g)))
                             .unwrap_or_default(),

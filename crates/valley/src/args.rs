@@ -294,6 +294,14 @@ pub(crate) struct DecontamArgs {
     /// Shared n-grams needed to remove a trace.
     #[arg(long, default_value_t = 1, value_name = "K")]
     pub(crate) min_overlap: usize,
+    /// Ignore n-grams found in more than this many benchmark problems (template text shared by
+    /// problems, not a leak of one).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub(crate) max_problems: usize,
+    /// Share of a benchmark problem's n-grams a question must contain to be removed (a leak
+    /// carries much of a problem; a phrase next to a prompt template only a sliver).
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    pub(crate) min_coverage: f64,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

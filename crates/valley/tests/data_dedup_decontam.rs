@@ -122,6 +122,43 @@ fn decontam_removes_overlapping_questions() {
     assert_eq!(rep[0]["shared_ngrams"], 20 - 13 + 1);
     assert_eq!(rep[1]["id"], "z");
     assert_eq!(rep[1]["benchmark_id"], "lcb-2");
+    // n-grams of the benchmark's template (in more than one of its problems) are not evidence
+    let boiler = "please solve the programming task below using a self contained code snippet in a markdown block";
+    let bench: Vec<Value> = (0..30)
+        .map(|i| json!({"question_id": format!("b{i}"), "question": format!("{boiler} {}", long_text(100 + i, 30))}))
+        .collect();
+    write(&tmp.path().join("bench2.jsonl"), &bench);
+    write(
+        &tmp.path().join("train2.jsonl"),
+        &[
+            json!({"id": "t1", "question": format!("{boiler} {}", long_text(9, 30)), "response": "r"}),
+            json!({"id": "t2", "question": format!("{boiler} {}", long_text(105, 30)), "response": "r"}),
+        ],
+    );
+    let o = valley(
+        &[
+            "data",
+            "decontam",
+            "--input",
+            "train2.jsonl",
+            "--benchmark",
+            "bench2.jsonl",
+            "--out",
+            "clean2.jsonl",
+            "--report",
+            "rep2.jsonl",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(s["boilerplate_ngrams"].as_u64().unwrap() > 0);
+    let kept: Vec<_> =
+        lines(&tmp.path().join("clean2.jsonl")).iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(kept, vec![json!("t1")]);
+    assert_eq!(lines(&tmp.path().join("rep2.jsonl"))[0]["benchmark_id"], "b5");
+
     // a benchmark row with no statement is an error naming the line
     write(&tmp.path().join("bad.jsonl"), &[json!({"question_id": "q", "nothing": 1})]);
     let o = valley(

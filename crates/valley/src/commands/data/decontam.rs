@@ -15,11 +15,13 @@ pub(crate) fn run(args: DecontamArgs) -> anyhow::Result<u8> {
         report: args.report,
         ngram: args.ngram,
         min_overlap: args.min_overlap,
+        max_problems: args.max_problems,
+        min_coverage: args.min_coverage,
     };
     let s = decontam::run(&config).context("cannot decontaminate")?;
     let human = format!(
         "kept {} of {} traces; removed {} that overlap {} of {} benchmark problems \
-         ({}-gram overlap >= {}) -> {}{}",
+         ({}-gram overlap >= {}; {} boilerplate n-grams ignored) -> {}{}",
         s.kept,
         s.rows,
         s.removed,
@@ -27,6 +29,7 @@ pub(crate) fn run(args: DecontamArgs) -> anyhow::Result<u8> {
         s.benchmark_problems,
         config.ngram,
         config.min_overlap,
+        s.boilerplate_ngrams,
         config.out.display(),
         config.report.as_ref().map(|r| format!(" (report: {})", r.display())).unwrap_or_default()
     );
