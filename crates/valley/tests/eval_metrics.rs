@@ -1,0 +1,201 @@
+//! Issue 4: `valley eval` on hand-made cases with known answers gives the exact metrics: drafts
+//! inside reasoning, unclosed think blocks, truncated responses, no code, call-based problems.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn valley(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_valley")).args(args).current_dir(cwd).output().unwrap()
+}
+
+fn tests_json(cases: &[(&str, &str)], kind: &str) -> String {
+    let list: Vec<Value> =
+        cases.iter().map(|(i, o)| json!({"input": i, "output": o, "testtype": kind})).collect();
+    serde_json::to_string(&list).unwrap()
+}
+
+fn generation(q: &str, i: u32, response: &str, finish: &str, tokens: u64) -> Value {
+    json!({
+        "question_id": q, "sample_index": i, "response": response,
+        "finish_reason": finish, "completion_tokens": tokens, "model": "m",
+        "params": {"temperature": 0.2, "top_p": 0.95, "max_tokens": 100},
+    })
+}
+
+const FENCE: &str = "```";
+
+#[test]
+fn hand_made_generations_give_exact_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let stdin_tests = tests_json(&[("1\n", "2\n"), ("41\n", "42\n")], "stdin");
+    let call_tests = tests_json(&[("1\n2", "3"), ("-5\n5", "0")], "functional");
+    let problems = [
+        json!({"question_id": "inc", "question_content": "Print n + 1.", "platform": "atcoder",
+               "contest_date": "2024-01-01T00:00:00", "starter_code": "", "difficulty": "easy",
+               "public_test_cases": stdin_tests, "private_test_cases": "[]", "metadata": "{}"}),
+        json!({"question_id": "add", "question_content": "Return a + b.", "platform": "leetcode",
+               "contest_date": "2024-01-01T00:00:00",
+               "starter_code": "class Solution:\n    def add(self, a: int, b: int) -> int:\n        ",
+               "difficulty": "hard", "public_test_cases": call_tests, "private_test_cases": "[]",
+               "metadata": "{\"func_name\": \"add\"}"}),
+    ];
+    let good_inc = format!("{FENCE}python\nprint(int(input()) + 1)\n{FENCE}");
+    let bad_inc = format!("{FENCE}python\nprint(int(input()) + 2)\n{FENCE}");
+    let good_add = format!(
+        "{FENCE}python\nclass Solution:\n    def add(self, a, b):\n        return a + b\n{FENCE}"
+    );
+    let bad_add = format!(
+        "{FENCE}python\nclass Solution:\n    def add(self, a, b):\n        return a - b\n{FENCE}"
+    );
+    let gens = [
+        // inc: correct answer after the reasoning -> AC
+        generation("inc", 0, &format!("<think>\nsimple\n</think>\n{good_inc}\n"), "stop", 30),
+        // inc: a correct draft inside reasoning that never closes -> NO_CODE
+        generation("inc", 1, &format!("<think>\n{good_inc}\nhmm, let me check"), "length", 100),
+        // inc: a correct draft inside the reasoning, a wrong final answer -> WA (draft not graded)
+        generation("inc", 2, &format!("<think>\n{good_inc}\n</think>\n{bad_inc}\n"), "stop", 60),
+        // inc: reasoning closed, the answer's block cut off by the budget -> NO_CODE, incomplete
+        generation(
+            "inc",
+            3,
+            &format!("<think>\nok\n</think>\n{FENCE}python\nprint(int(inp"),
+            "length",
+            100,
+        ),
+        // add: no think block, graded on its last fenced block -> AC (call-based)
+        generation("add", 0, &format!("Here:\n{bad_add}\nFixed:\n{good_add}\n"), "stop", 40),
+        // add: no code at all -> NO_CODE
+        generation("add", 1, "I cannot solve this.", "stop", 5),
+        // add: wrong -> WA
+        generation("add", 2, &bad_add, "stop", 20),
+        // add: correct, but longer than the evaluation budget of 90 tokens -> AC, not completed
+        generation("add", 3, &good_add, "stop", 95),
+    ];
+    let write = |name: &str, rows: &[Value]| {
+        let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(dir.path().join(name), text).unwrap();
+    };
+    write("problems.jsonl", &problems);
+    write("generations.jsonl", &gens);
+    let out = valley(
+        &[
+            "eval",
+            "--problems",
+            "problems.jsonl",
+            "--generations",
+            "generations.jsonl",
+            "--out",
+            "ev",
+            "--max-tokens",
+            "90",
+            "--k",
+            "1,2,8",
+            "--json",
+            "--allow-weak-sandbox",
+            "-j",
+            "2",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("ev/metrics.json")).unwrap())
+            .unwrap();
+    let stdout: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stdout, m);
+
+    assert_eq!((m["n_problems"].as_u64(), m["n_samples"].as_u64()), (Some(2), Some(8)));
+    assert_eq!(m["verdicts"], json!({"AC": 3, "NO_CODE": 3, "WA": 2}), "{m:#}");
+    // inc 1/4, add 2/4
+    assert_eq!(m["pass_at_1"], json!(0.375));
+    assert_eq!(m["pass_at_1_ci95"], json!([0.25, 0.5]));
+    // pass@2: inc 1 - C(3,2)/C(4,2) = 0.5; add 1 - C(2,2)/C(4,2) = 5/6
+    let p2 = m["pass_at_k"]["pass@2"].as_f64().unwrap();
+    assert!((p2 - (0.5 + 5.0 / 6.0) / 2.0).abs() < 1e-12, "{p2}");
+    assert!(m["pass_at_k"].get("pass@8").is_none(), "k above n is not reported");
+    // not completed: inc/1 and inc/3 (length), add/3 (95 > 90 tokens)
+    assert_eq!(m["completion_rate"], json!(5.0 / 8.0));
+    assert_eq!(m["think_tag_rate"], json!(0.5));
+    assert_eq!(m["closed_think_rate"], json!(3.0 / 8.0));
+    assert_eq!(m["no_code_rate"], json!(3.0 / 8.0));
+    assert_eq!(m["extract_mode"], "after-think");
+    assert_eq!(m["profile"], "lcb");
+    assert_eq!(m["by_difficulty"]["easy"]["pass_at_1"], json!(0.25));
+    assert_eq!(m["by_platform"]["leetcode"]["pass_at_1"], json!(0.5));
+    assert_eq!(m["response_tokens"]["all"]["max"], json!(100));
+
+    let verdicts = std::fs::read_to_string(dir.path().join("ev/verdicts.jsonl")).unwrap();
+    let by_id: std::collections::HashMap<String, String> = verdicts
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["candidate_id"].as_str().unwrap().to_owned(),
+                v["verdict"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("inc/0", "AC"),
+        ("inc/1", "NO_CODE"),
+        ("inc/2", "WA"),
+        ("inc/3", "NO_CODE"),
+        ("add/0", "AC"),
+        ("add/1", "NO_CODE"),
+        ("add/2", "WA"),
+        ("add/3", "AC"),
+    ];
+    for (id, v) in expect {
+        assert_eq!(by_id[id], v, "{id}");
+    }
+    let report = std::fs::read_to_string(dir.path().join("ev/report.md")).unwrap();
+    assert!(report.contains("| pass@1 (95% CI) | 0.3750 [0.2500, 0.5000] |"), "{report}");
+    assert!(report.contains("extraction policy: `after-think`"), "{report}");
+    assert!(report.contains("## Response length"), "{report}");
+
+    // The LCB rule grades the draft inside unclosed reasoning, so the policy changes the numbers.
+    let out = valley(
+        &[
+            "eval",
+            "--problems",
+            "problems.jsonl",
+            "--generations",
+            "generations.jsonl",
+            "--out",
+            "ev-lcb",
+            "--extract",
+            "lcb",
+            "--json",
+            "--allow-weak-sandbox",
+            "-j",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["extract_mode"], "lcb");
+    assert_ne!(m["pass_at_1"], json!(0.375));
+}
+
+#[test]
+fn generations_for_unknown_problems_are_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = json!({"question_id": "p", "question_content": "x", "public_test_cases": "[]",
+                         "private_test_cases": "[]", "metadata": "{}"});
+    std::fs::write(dir.path().join("p.jsonl"), format!("{problem}\n")).unwrap();
+    let g1 = generation("p", 0, "x", "stop", 1);
+    let g2 = generation("nope", 0, "x", "stop", 1);
+    std::fs::write(dir.path().join("g.jsonl"), format!("{g1}\n{g2}\n")).unwrap();
+    let out = valley(
+        &["eval", "--problems", "p.jsonl", "--generations", "g.jsonl", "--out", "ev"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("g.jsonl:2: field `question_id`: no problem `nope`"), "{stderr}");
+    assert!(!dir.path().join("ev/metrics.json").exists());
+}
