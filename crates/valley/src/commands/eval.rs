@@ -79,10 +79,11 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         };
         let budget =
             args.max_tokens.or(g.params.as_ref().and_then(|p| p.max_tokens).map(u64::from));
-        let done = g.completed(args.max_tokens).or_else(|| match (tokens, budget) {
+        let by_count = match (tokens, budget) {
             (Some(t), Some(b)) => Some(t < b),
             _ => None,
-        });
+        };
+        let done = g.completed(args.max_tokens).or(by_count);
         lengths.push(tokens);
         completed.push(done);
     }
