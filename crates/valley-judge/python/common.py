@@ -9,6 +9,7 @@
 import ast
 import builtins
 import faulthandler
+import gc
 import io
 import json
 import math

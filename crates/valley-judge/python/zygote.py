@@ -3,8 +3,9 @@
 # Runs as pid 1 of the sandbox's PID namespace. It imports what graded programs commonly import
 # once, then serves jobs: for each record it forks a child that grades every test of the record
 # (profile code: lcb.py, taco.py, strict.py, assert_style.py) and writes one result frame on a
-# pipe. The zygote enforces the record deadline, collects CPU time and peak memory, kills every
-# leftover process of the namespace and empties its working folder, then answers Rust.
+# pipe. Children are forked one record ahead. The zygote enforces the record deadline, collects
+# CPU time and peak memory, answers Rust, then kills every leftover process of the namespace and
+# empties its working folder before forking the next child.
 
 PRELOAD = (
     "string re datetime collections heapq bisect copy math random statistics itertools "
@@ -112,17 +113,40 @@ def child_main(req, wfd, closing):
     os._exit(0)
 
 
-def run_job(req, closing):
-    r, w = os.pipe()
+class Spare:
+    """A grading child forked ahead of time: it waits for its request on a pipe, so the fork and
+    its copy-on-write faults happen while Rust is busy with the previous answer."""
+
+    def __init__(self, closing):
+        req_r, self.req_w = os.pipe()
+        self.res_r, res_w = os.pipe()
+        gc.freeze()  # keep the collector from touching (and copying) the zygote's objects
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self.req_w)
+                os.close(self.res_r)
+                req = read_frame(req_r)
+                os.close(req_r)
+                if req is not None:
+                    child_main(req, res_w, closing)
+            finally:
+                os._exit(1)
+        os.close(req_r)
+        os.close(res_w)
+
+    def discard(self):
+        os.close(self.req_w)
+        os.close(self.res_r)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def run_job(req, spare):
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            child_main(req, w, closing)
-        finally:
-            os._exit(1)
-    os.close(w)
+    pid, r = spare.pid, spare.res_r
+    write_all(spare.req_w, encode_frame(req))
+    os.close(spare.req_w)
     pidfd = os.pidfd_open(pid)
     deadline = start + float(req["deadline"])
     buf = b""
@@ -160,8 +184,6 @@ def run_job(req, closing):
     wall = time.monotonic() - start
     os.close(r)
     os.close(pidfd)
-    kill_strays()
-    empty_workdir()
     out = {
         "status": status,
         "result": None,
@@ -196,17 +218,24 @@ def main():
         "numpy": modules.get("numpy") or None,
     }
     write_all(resp_fd, encode_frame(hello))
+    closing = (req_fd, resp_fd)
+    spare = Spare(closing)
     while True:
         req = read_frame(req_fd)
         if req is None:
+            spare.discard()
             return
-        reap_all()
         try:
-            out = run_job(req, (req_fd, resp_fd))
+            out = run_job(req, spare)
         except Exception as e:
             out = {"status": "error", "error": trunc(repr(e), 2000)}
         out["id"] = req.get("id")
         write_all(resp_fd, encode_frame(out))
+        # Clean up after answering, so Rust works on the answer meanwhile.
+        kill_strays()
+        empty_workdir()
+        reap_all()
+        spare = Spare(closing)
 
 
 main()

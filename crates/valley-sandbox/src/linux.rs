@@ -842,10 +842,13 @@ unsafe fn child_main(plan: &Plan, fds: &ChildFds) -> ! {
                 fail(fds.err, 15);
             }
         }
+        // Raw system calls, not glibc's wrappers: those broadcast the change to every thread
+        // glibc believes exists and wait for them, and in a child cloned from a multi-threaded
+        // parent those threads do not exist, so the wait never ends.
         if p.user == UserMode::SetUid
-            && (libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setresgid(p.gid, p.gid, p.gid) != 0
-                || libc::setresuid(p.uid, p.uid, p.uid) != 0)
+            && (libc::syscall(libc::SYS_setgroups, 0usize, std::ptr::null::<libc::gid_t>()) != 0
+                || libc::syscall(libc::SYS_setresgid, p.gid, p.gid, p.gid) != 0
+                || libc::syscall(libc::SYS_setresuid, p.uid, p.uid, p.uid) != 0)
         {
             fail(fds.err, 16);
         }
