@@ -83,7 +83,8 @@ def strict_run(req):
     results = []
     for i, (inp, out) in enumerate(zip(req["inputs"], req["outputs"])):
         if req.get("fn_name"):
-            args = [json.loads(line) for line in inp.split("\n")]
+            # LCB stores one JSON argument per line; TACO stores the argument list itself.
+            args = inp if isinstance(inp, list) else [json.loads(line) for line in inp.split("\n")]
             path = work(".valley-result")
             body = strict_call_body(code, req["fn_name"], args, path)
             run = run_program("", "", wall, cpu=timeout, memory=memory, out_limit=out_limit, body=body)
@@ -95,7 +96,11 @@ def strict_run(req):
                     with open(path, "rb") as f:
                         got = json.loads(pickle.load(f))
                     os.unlink(path)
-                    verdict = AC if strict_values_equal(got, json.loads(out), tol) else WA
+                    want = json.loads(out) if isinstance(out, str) else out
+                    same = strict_values_equal(got, want, tol)
+                    if not same and isinstance(out, list) and len(want) == 1:
+                        same = strict_values_equal(got, want[0], tol)  # TACO wraps outputs
+                    verdict = AC if same else WA
                 except Exception:
                     verdict = RE
         else:
