@@ -118,7 +118,7 @@ pub struct MinHasher {
 
 impl Default for MinHasher {
     fn default() -> Self {
-        let mut state = 0x5eed_0f_da7a_u64;
+        let mut state = 0x005e_ed0f_da7a_u64;
         let mut next = || {
             // splitmix64
             state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -142,10 +142,10 @@ impl MinHasher {
     pub fn signature(&self, shingles: &[u64]) -> [u32; PERMS] {
         let mut sig = [u32::MAX; PERMS];
         for &s in shingles {
-            for i in 0..PERMS {
-                let h = (self.a[i].wrapping_mul(s).wrapping_add(self.b[i]) >> 32) as u32;
-                if h < sig[i] {
-                    sig[i] = h;
+            for ((slot, a), b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
+                let h = (a.wrapping_mul(s).wrapping_add(*b) >> 32) as u32;
+                if h < *slot {
+                    *slot = h;
                 }
             }
         }
@@ -160,10 +160,10 @@ pub fn estimated_jaccard(a: &[u32; PERMS], b: &[u32; PERMS]) -> f64 {
 
 /// Deduplicates the input into `out`, streaming; returns the summary.
 pub fn run(config: &DedupConfig) -> Result<DedupSummary, DedupError> {
-    if let Some(t) = config.near_threshold {
-        if !(0.0..=1.0).contains(&t) {
-            return Err(DedupError::Config(format!("near threshold {t} is not within [0, 1]")));
-        }
+    if let Some(t) = config.near_threshold
+        && !(0.0..=1.0).contains(&t)
+    {
+        return Err(DedupError::Config(format!("near threshold {t} is not within [0, 1]")));
     }
     if config.shingle == 0 {
         return Err(DedupError::Config("shingle size must be positive".into()));
@@ -196,27 +196,27 @@ pub fn run(config: &DedupConfig) -> Result<DedupSummary, DedupError> {
             removed = Some(("exact", k, 1.0));
         }
         let mut sig = None;
-        if removed.is_none() {
-            if let Some(threshold) = config.near_threshold {
-                let s = hasher.signature(&word_ngrams(&text, config.shingle));
-                let mut best: Option<(usize, f64)> = None;
-                for band in 0..BANDS {
-                    let key = (band as u8, band_hash(&s, band));
-                    for &k in buckets.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
-                        let j = estimated_jaccard(&s, &sigs[k as usize]);
-                        if j >= threshold
-                            && best.is_none_or(|(bk, bj)| j > bj || (j == bj && (k as usize) < bk))
-                        {
-                            best = Some((k as usize, j));
-                        }
+        if removed.is_none()
+            && let Some(threshold) = config.near_threshold
+        {
+            let s = hasher.signature(&word_ngrams(&text, config.shingle));
+            let mut best: Option<(usize, f64)> = None;
+            for band in 0..BANDS {
+                let key = (band as u8, band_hash(&s, band));
+                for &k in buckets.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
+                    let j = estimated_jaccard(&s, &sigs[k as usize]);
+                    if j >= threshold
+                        && best.is_none_or(|(bk, bj)| j > bj || (j == bj && (k as usize) < bk))
+                    {
+                        best = Some((k as usize, j));
                     }
                 }
-                if let Some((k, j)) = best {
-                    summary.near_duplicates += 1;
-                    removed = Some(("near", k, j));
-                } else {
-                    sig = Some(s);
-                }
+            }
+            if let Some((k, j)) = best {
+                summary.near_duplicates += 1;
+                removed = Some(("near", k, j));
+            } else {
+                sig = Some(s);
             }
         }
         match removed {

@@ -27,7 +27,7 @@ fn trace(i: usize) -> Value {
         "question": format!("question {i}"),
         "response": format!("<think>r{i}</think>\n```python\nprint({i})\n```"),
         "difficulty": difficulty,
-        "correct": i % 3 != 0,
+        "correct": !i.is_multiple_of(3),
         "extra_field": [i, "x"],
     })
 }
@@ -229,6 +229,7 @@ fn field_mapping_renames_columns() {
 }
 
 #[test]
+#[expect(clippy::print_stderr, reason = "a skipped case says why")]
 fn compressed_inputs_give_identical_subsets() {
     let tmp = tempfile::tempdir().unwrap();
     let rows: Vec<Value> = (0..50).map(trace).collect();

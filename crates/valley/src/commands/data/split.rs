@@ -23,11 +23,11 @@ pub(crate) fn run(args: SplitArgs) -> anyhow::Result<u8> {
     let manifest = match split::run(&config) {
         Ok(m) => m,
         Err(e @ SplitError::ShortGroup { .. }) => {
-            if args.json {
-                if let SplitError::ShortGroup { counts, .. } = &e {
-                    let summary = json!({"ok": false, "error": e.to_string(), "available": counts});
-                    printer::summary(true, &summary, "")?;
-                }
+            if args.json
+                && let SplitError::ShortGroup { counts, .. } = &e
+            {
+                let summary = json!({"ok": false, "error": e.to_string(), "available": counts});
+                printer::summary(true, &summary, "")?;
             }
             return Err(anyhow::Error::new(CheckFailed(e.to_string())))
                 .context("split refused, nothing was written");
