@@ -37,24 +37,16 @@ impl std::fmt::Display for Hint {
 
 impl std::error::Error for Hint {}
 
-/// Prints `error:`, one `caused by:` line per source and any `hint:`; returns the exit code.
+/// Prints one `error:` line holding the whole chain (so it names the file, line and field at
+/// fault, as the contract asks), each cause once, then any `hint:`; returns the exit code.
 #[expect(clippy::print_stderr, reason = "the binary's one error reporter")]
 pub(crate) fn report(err: &anyhow::Error) -> u8 {
     if is_broken_pipe(err) {
         return SUCCESS;
     }
-    eprintln!("error: {err}");
-    let mut hint = None;
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
-    }
-    for cause in err.chain() {
-        if let Some(h) = cause.downcast_ref::<Hint>() {
-            hint = Some(h.hint.clone());
-        }
-    }
-    if let Some(h) = hint {
-        eprintln!("hint: {h}");
+    eprintln!("error: {}", chain_line(err));
+    if let Some(h) = err.chain().find_map(|c| c.downcast_ref::<Hint>()) {
+        eprintln!("hint: {}", h.hint);
     }
     if err.chain().any(|c| c.downcast_ref::<CheckFailed>().is_some()) {
         CHECK_FAILED
@@ -63,9 +55,42 @@ pub(crate) fn report(err: &anyhow::Error) -> u8 {
     }
 }
 
+/// The chain joined with `: `, leaving out a cause whose text an outer message already shows
+/// (typed errors often print their source inline).
+fn chain_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_line_shows_each_cause_once() {
+        let inner = std::io::Error::other("field `response`: missing");
+        let err = anyhow::Error::new(inner)
+            .context("in.jsonl:2: field `response`: missing")
+            .context("cannot draw subsets");
+        assert_eq!(chain_line(&err), "cannot draw subsets: in.jsonl:2: field `response`: missing");
+        let err = anyhow::anyhow!("a").context("b");
+        assert_eq!(chain_line(&err), "b: a");
+    }
 }

@@ -241,6 +241,7 @@ pub fn decode_row<T: DeserializeOwned>(
     serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
         let message = e.inner().to_string();
         let nested = e.path().to_string();
+        let missing = message.starts_with("missing field `");
         let field = match message.strip_prefix("missing field `") {
             // serde reports a missing field at its parent's path
             Some(rest) => {
@@ -251,6 +252,7 @@ pub fn decode_row<T: DeserializeOwned>(
         };
         let top = field.split(['.', '[']).next().unwrap_or_default();
         let column = fields.mapped_column(top).map(str::to_owned);
+        let message = if missing { "missing".to_owned() } else { message };
         ReadDatasetError::row(path, row.line, Kind::Field { field, column, message })
     })
 }
