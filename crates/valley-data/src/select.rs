@@ -188,6 +188,26 @@ pub fn materialize(
     Ok(set.commit()?)
 }
 
+/// Writes the outputs and, with them, `manifest` (pretty JSON) at `manifest_path`: all land
+/// together or none does.
+pub fn materialize_with_manifest(
+    path: &Path,
+    fields: &FieldMap,
+    outputs: &[(PathBuf, Vec<u64>)],
+    manifest: &Manifest,
+    manifest_path: &Path,
+) -> Result<(), MaterializeError> {
+    let bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
+    materialize(
+        path,
+        fields,
+        &manifest.input_sha256,
+        outputs,
+        &[(manifest_path.to_path_buf(), bytes)],
+    )?;
+    Ok(())
+}
+
 /// Recomputes a manifest's id hashes from the files beside it; returns the groups that differ.
 pub fn verify_manifest(manifest_path: &Path) -> Result<Vec<String>, ReadDatasetError> {
     let text = fs_err::read_to_string(manifest_path).map_err(|e| ReadDatasetError {

@@ -160,13 +160,12 @@ pub fn run(config: &SplitConfig) -> Result<Manifest, SplitError> {
         excluded,
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-    select::materialize(
+    select::materialize_with_manifest(
         &config.input,
         &config.fields,
-        &scan.input_sha256,
         &outputs,
-        &[(config.out.join("manifest.json"), bytes)],
+        &manifest,
+        &config.out.join("manifest.json"),
     )?;
     Ok(manifest)
 }

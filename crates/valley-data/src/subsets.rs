@@ -106,13 +106,12 @@ pub fn run(config: &SubsetsConfig) -> Result<SubsetsOutcome, SubsetsError> {
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };
     let manifest_path = config.out.join("manifest.json");
-    let bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-    select::materialize(
+    select::materialize_with_manifest(
         &config.input,
         &config.fields,
-        &scan.input_sha256,
         &outputs,
-        &[(manifest_path.clone(), bytes)],
+        &manifest,
+        &manifest_path,
     )?;
     Ok(SubsetsOutcome { manifest, manifest_path })
 }
