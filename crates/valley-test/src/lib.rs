@@ -4,6 +4,9 @@
 //!   function of the prompt ([`fake_response`]), with configurable latency and injected 500s and
 //!   429s, bounded in requests and lifetime so a test can never leave it running.
 //!
+//! - [`run_bin`], [`write_jsonl`], [`read_jsonl`]: run the built binary in a temp folder and
+//!   read and write its JSON Lines.
+//!
 //! ```
 //! use valley_test::{FakeOpenAi, FakeConfig};
 //! let server = FakeOpenAi::start(FakeConfig::default())?;
@@ -11,6 +14,9 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod cli;
 mod fake_openai;
+
+pub use cli::{read_jsonl, run_bin, write_jsonl};
 
 pub use fake_openai::{FakeConfig, FakeOpenAi, fake_response};

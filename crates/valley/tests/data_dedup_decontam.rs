@@ -1,24 +1,13 @@
 //! CLI tests for `valley data dedup`, `data decontam` and `data verify`.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
+use valley_test::{read_jsonl as lines, write_jsonl as write};
 
 fn valley(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_valley")).args(args).current_dir(cwd).output().unwrap()
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn write(path: &Path, rows: &[Value]) {
-    std::fs::write(path, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+    valley_test::run_bin(env!("CARGO_BIN_EXE_valley"), args, cwd)
 }
 
 fn long_text(seed: usize, words: usize) -> String {

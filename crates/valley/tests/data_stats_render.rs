@@ -2,29 +2,13 @@
 //! built here (one token per byte, plus `\n\n`, `<|im_start|>`, `<|im_end|>`).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
+use valley_test::{read_jsonl as lines, write_jsonl as write_rows};
 
 fn valley(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_valley"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("valley runs")
-}
-
-fn write_rows(path: &Path, rows: &[Value]) {
-    std::fs::write(path, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    valley_test::run_bin(env!("CARGO_BIN_EXE_valley"), args, cwd)
 }
 
 /// GPT-2's byte → printable character map used by byte-level BPE vocabularies.

@@ -5,19 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
+use valley_test::write_jsonl as write_rows;
 
 fn valley(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_valley"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("valley runs")
-}
-
-fn write_rows(path: &Path, rows: &[Value]) {
-    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
-    std::fs::write(path, text).unwrap();
+    valley_test::run_bin(env!("CARGO_BIN_EXE_valley"), args, cwd)
 }
 
 fn trace(i: usize) -> Value {

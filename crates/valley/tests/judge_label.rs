@@ -2,30 +2,13 @@
 //! bad input named by file and line. Skipped (with a message) where the sandbox is unavailable.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
+use valley_test::{read_jsonl as read_rows, write_jsonl as write_rows};
 
 fn valley(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_valley"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("valley runs")
-}
-
-fn write_rows(path: &Path, rows: &[Value]) {
-    let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
-    std::fs::write(path, text).unwrap();
-}
-
-fn read_rows(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    valley_test::run_bin(env!("CARGO_BIN_EXE_valley"), args, cwd)
 }
 
 fn sandbox_unavailable(out: &Output) -> bool {
