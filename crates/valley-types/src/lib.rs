@@ -8,7 +8,8 @@
 //!   well-formed, unclosed and missing `<think>` blocks apart;
 //! - [`extract_code`]: the final code block of a response, with named fallback modes shared by
 //!   data labelling and evaluation;
-//! - [`Manifest`]: what a curation command drew, so a user can verify it later.
+//! - [`Manifest`]: what a curation command drew, so a user can verify it later;
+//! - [`RunResult`]: one evaluated run of a study, as `valley report` reads it.
 //!
 //! ```
 //! use valley_types::{parse_response, ThinkStatus, extract_code, ExtractMode};
@@ -22,6 +23,8 @@ mod candidate;
 mod generation;
 mod manifest;
 mod problem;
+mod selection;
+mod run_result;
 mod trace;
 mod verdict;
 
@@ -29,6 +32,8 @@ pub use candidate::Candidate;
 pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
 pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};
+pub use selection::{Day, LCB_RELEASE_FILES, LcbRelease, ProblemMeta, ProblemSelection};
+pub use run_result::{RUN_RESULT_VERSION, RunResult};
 pub use trace::{
     ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,
     parse_response,
