@@ -1,0 +1,58 @@
+//! Process identity and cleanup without `unsafe`: a pid together with its start time (field 22
+//! of `/proc/<pid>/stat`, clock ticks since boot) names one process even after the pid is
+//! reused, so a `running` state left by a killed `valley study run` is told apart from a live
+//! one.
+
+/// The start time of process `pid`, or `None` when it does not exist (or is a zombie).
+pub(crate) fn start_time(pid: u32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state); field 22 is at index 19.
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Whether the process `pid` that started at `start` is still alive.
+pub(crate) fn alive(pid: u32, start: i64) -> bool {
+    start_time(pid) == Some(start)
+}
+
+/// Kills the process group `pgid` (each step runs in a group of its own, so its children —
+/// a model server, the judge's interpreters — go with it).
+pub(crate) fn kill_group(pgid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_made_up_start_is_not() {
+        let me = std::process::id();
+        let start = start_time(me).expect("own /proc entry");
+        assert!(alive(me, start));
+        assert!(!alive(me, start + 1));
+    }
+
+    #[test]
+    fn a_killed_group_dies() {
+        use std::os::unix::process::CommandExt;
+        let mut child =
+            std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
+        let pid = child.id();
+        let start = start_time(pid).unwrap();
+        kill_group(pid);
+        let status = child.wait().unwrap();
+        assert!(!status.success());
+        assert!(!alive(pid, start));
+    }
+}

@@ -1,0 +1,98 @@
+//! The paper's grid (examples/paper.toml): its expansion, the continued-training dependency and
+//! the dry-run estimate.
+
+use std::path::PathBuf;
+
+use valley_study::{Action, Study, count_by_kind, estimate};
+
+fn paper() -> Study {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
+    Study::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn paper_grid_expands_into_its_52_steps() {
+    let study = paper();
+    let counts = count_by_kind(&study.plan);
+    let want = [
+        ("eval", 16),
+        ("generate", 16),
+        ("label", 1),
+        ("report", 1),
+        ("results", 1),
+        ("split", 2),
+        ("subsets", 1),
+        ("train", 14),
+    ];
+    assert_eq!(counts.into_iter().collect::<Vec<_>>(), want);
+    assert_eq!(study.plan.steps.len(), 52);
+    assert_eq!(study.plan.runs.len(), 16);
+    // Every dependency points backwards: the steps are in an order that can run.
+    for (i, s) in study.plan.steps.iter().enumerate() {
+        assert!(s.deps.iter().all(|&d| d < i), "{} depends on a later step", s.id);
+    }
+    let ids: Vec<&str> = study.plan.steps.iter().map(|s| s.id.as_str()).collect();
+    for id in [
+        "data/scaling",
+        "label/correctness",
+        "data/correctness",
+        "data/difficulty",
+        "train/qwen2.5/scaling-1000",
+        "train/llama3.1/scaling-30000",
+        "train/qwen2.5/correctness-correct",
+        "train/qwen2.5/scaling-30000+difficulty-hard",
+        "generate/qwen2.5/base",
+        "eval/llama3.1/base",
+        "results",
+        "report",
+    ] {
+        assert!(ids.contains(&id), "no step {id} in {ids:?}");
+    }
+}
+
+#[test]
+fn continued_training_starts_from_the_30k_checkpoint() {
+    let study = paper();
+    let plan = &study.plan;
+    let t30k = plan.index("train/qwen2.5/scaling-30000").unwrap();
+    for part in
+        ["correctness-correct", "correctness-incorrect", "difficulty-easy", "difficulty-hard"]
+    {
+        let cont = plan.index(&format!("train/qwen2.5/scaling-30000+{part}")).unwrap();
+        assert!(plan.steps[cont].deps.contains(&t30k), "{part} does not wait for the 30K run");
+        let Action::Train { config } = &plan.steps[cont].action else { panic!("not a train step") };
+        let init = config["model"]["path"].as_str().unwrap();
+        assert!(init.ends_with("train/qwen2.5/scaling-30000/run"), "{init}");
+        let from_base = plan.index(&format!("train/qwen2.5/{part}")).unwrap();
+        assert!(!plan.steps[from_base].deps.contains(&t30k));
+        let Action::Train { config } = &plan.steps[from_base].action else { panic!() };
+        assert!(config["model"]["path"].as_str().unwrap().ends_with("models/Qwen2.5-7B-Instruct"));
+        assert_eq!(config["train"]["learning-rate"].as_float(), Some(8e-5));
+        assert_eq!(config["compute"]["backend"].as_str(), Some("torchtune"));
+    }
+    let run = plan.runs.iter().find(|r| r.id == "qwen2.5/scaling-30000+difficulty-easy").unwrap();
+    assert_eq!(run.base.as_deref(), Some("qwen2.5/scaling-30000"));
+    assert_eq!((run.data_size, run.split.as_deref()), (4000, Some("easy")));
+    let base = plan.runs.iter().find(|r| r.id == "llama3.1/base").unwrap();
+    assert_eq!(base.data_size, 0);
+}
+
+#[test]
+fn dry_run_estimates_follow_six_n_d() {
+    let study = paper();
+    let est = estimate(&study);
+    let s = est.steps.iter().find(|s| s.id == "train/qwen2.5/scaling-1000").unwrap();
+    // 1,000 examples x 12,000 tokens x 5 epochs.
+    assert_eq!(s.train_tokens, Some(6.0e7));
+    let flops = 6.0 * 7.6e9 * 6.0e7;
+    assert!((s.flops.unwrap() - flops).abs() / flops < 1e-12);
+    let hours = flops / (989e12 * 0.4) / 3600.0;
+    assert!((s.gpu_hours.unwrap() - hours).abs() / hours < 1e-12);
+    let g = est.steps.iter().find(|s| s.id == "generate/qwen2.5/base").unwrap();
+    assert_eq!(g.generate_tokens, Some(279.0 * (600.0 + 16000.0)));
+    // 30K is 30x the 1K run's cost; the total adds up the steps.
+    let s30 = est.steps.iter().find(|s| s.id == "train/qwen2.5/scaling-30000").unwrap();
+    assert!((s30.gpu_hours.unwrap() / s.gpu_hours.unwrap() - 30.0).abs() < 1e-9);
+    let sum: f64 = est.steps.iter().filter_map(|s| s.gpu_hours).sum();
+    assert!((est.gpu_hours - sum).abs() < 1e-9);
+}
