@@ -24,6 +24,9 @@ LCB_DISABLED_OS = (
 ).split()
 
 
+LCB_JSON_LOADS = json.loads
+
+
 class TimeoutException(Exception):
     # The name matters: LCB tells a timeout from a crash by "timeoutexception" in the repr.
     pass
@@ -84,16 +87,99 @@ def lcb_wrap_stdio(code):
         return code
 
 
-def lcb_compile(code, timeout):
+def lcb_compile(code, timeout, prepared=None):
+    """Executes the module under the compile alarm and returns what the tests call: one
+    `Solution()` when the code mentions `class Solution`, else the module. `prepared` (from
+    lcb_prepare, in the zygote) replaces the transformation and compilation of `code`, and the
+    inherited prelude template replaces running the prelude."""
     signal.alarm(timeout)
     try:
-        module = ModuleType("tmp_sol", "")
-        exec(code, module.__dict__)
+        if prepared is None:
+            module = ModuleType("tmp_sol", "")
+            exec(code, module.__dict__)
+        else:
+            compiled, code = prepared
+            module = LCB_TEMPLATE
+            sys.setrecursionlimit(LCB_RECURSION_LIMIT)  # the prelude's last statement
+            exec(compiled, module.__dict__)
         target = module.Solution() if "class Solution" in code else module
         assert target is not None
     finally:
         signal.alarm(0)
     return target
+
+
+# Zygote-side preparation: an optimisation that must never change a verdict. Executing the
+# prelude (17 star-imports) and transforming and compiling the candidate in every grading child
+# costs ~3 ms of CPU per record, mostly copy-on-write page faults after the fork. The zygote does
+# them instead, once (the prelude) or per record (the candidate), and the child inherits the
+# results:
+# - LCB_TEMPLATE: a `tmp_sol` module holding exactly what the prelude binds (built once; every
+#   child gets an untouched copy through fork, so no record sees another's module);
+# - per record, the transformed source with the prelude replaced by `pass` and blank lines (same
+#   line numbers; a `from __future__` import or a leading string literal is still not first),
+#   compiled with the same filename `exec` would use.
+# The template is checked once against the reference path (a child that applies the guard and
+# runs the real prelude into a fresh module: same names bound to the same objects); on any
+# difference, or any exception while preparing a record, the child takes the reference path.
+LCB_RECURSION_LIMIT = 50000
+LCB_PRELUDE_IMPORTS, _LCB_PRELUDE_LAST = LCB_PRELUDE.rstrip("\n").rsplit("\n", 1)
+assert _LCB_PRELUDE_LAST == "sys.setrecursionlimit(%d)" % LCB_RECURSION_LIMIT
+LCB_TEMPLATE = None
+
+
+def lcb_build_template():
+    """Runs the prelude's imports into a fresh `tmp_sol` module, with what the guard changes
+    before the prelude runs (`quit` and `help` are None); returns it if a reference child agrees
+    name for name and object for object, else None."""
+    module = ModuleType("tmp_sol", "")
+    exec(LCB_PRELUDE_IMPORTS + "\n", module.__dict__)
+    module.__dict__.update(quit=None, help=None)
+    pid = os.fork()
+    if pid == 0:
+        same = False
+        try:
+            lcb_guard()
+            reference = ModuleType("tmp_sol", "")
+            exec(LCB_PRELUDE, reference.__dict__)
+            a, b = reference.__dict__, module.__dict__
+            same = a.keys() == b.keys() and all(a[k] is b[k] for k in a)
+        finally:
+            os._exit(0 if same else 1)
+    _, status = os.waitpid(pid, 0)
+    return module if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else None
+
+
+def lcb_prepare(req):
+    """Zygote side: the transformed and compiled candidate as (code object, transformed source),
+    or None to leave everything to the grading child."""
+    if LCB_TEMPLATE is None:
+        return None
+    try:
+        code = req["code"]
+        if req.get("fn_name") is None:
+            full = lcb_wrap_stdio(lcb_strip_main_guard(code))
+        else:
+            full = LCB_PRELUDE + "\n\n" + code
+        if not full.startswith(LCB_PRELUDE):
+            return None  # the transformation failed: the code runs as it is, without prelude
+        src = "pass" + "\n" * LCB_PRELUDE.count("\n") + full[len(LCB_PRELUDE):]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the child's stderr is /dev/null anyway
+            return compile(src, "<string>", "exec"), full
+    except BaseException:
+        return None
+
+
+def lcb_prepare_calls(inputs, outputs):
+    """Zygote side, once per problem: the call-based arguments and expected values, or None
+    when they do not parse (the child then fails on them the reference way)."""
+    try:
+        args_list = [[json.loads(line) for line in inp.split("\n")] for inp in inputs]
+        expected_list = [json.loads(out) for out in outputs]
+    except BaseException:
+        return None
+    return args_list, expected_list
 
 
 class LcbCapture:
@@ -191,9 +277,10 @@ def lcb_test_failure(results, e, test):
     return results, {"reason": "runtime error: " + trunc(repr(e)), "test": test}
 
 
-def lcb_grade_stdio(code, inputs, outputs, timeout):
-    code = lcb_wrap_stdio(lcb_strip_main_guard(code))
-    target = lcb_compile(code, timeout)
+def lcb_grade_stdio(code, inputs, outputs, timeout, prepared=None):
+    if prepared is None:
+        code = lcb_wrap_stdio(lcb_strip_main_guard(code))
+    target = lcb_compile(code, timeout, prepared)
     method = getattr(target, "wrapped_function", None)
     if method is None:
         raise TypeError("cannot unpack non-iterable NoneType object")
@@ -218,14 +305,20 @@ def lcb_grade_stdio(code, inputs, outputs, timeout):
     return results, None
 
 
-def lcb_grade_call(code, inputs, outputs, fn_name, timeout):
-    code = LCB_PRELUDE + "\n\n" + code
-    target = lcb_compile(code, timeout)
+def lcb_grade_call(code, inputs, outputs, fn_name, timeout, prepared=None, calls=None):
+    if prepared is None:
+        code = LCB_PRELUDE + "\n\n" + code
+    target = lcb_compile(code, timeout, prepared)
     if not hasattr(target, fn_name):
         raise TypeError("cannot unpack non-iterable NoneType object")
     method = getattr(target, fn_name)
-    args_list = [[json.loads(line) for line in inp.split("\n")] for inp in inputs]
-    expected_list = [json.loads(out) for out in outputs]
+    if calls is not None and json.loads is LCB_JSON_LOADS:
+        # Parsed once per problem in the zygote (this child's own copies); unless the candidate's
+        # module code replaced json.loads, which the reference would then call.
+        args_list, expected_list = calls
+    else:
+        args_list = [[json.loads(line) for line in inp.split("\n")] for inp in inputs]
+        expected_list = [json.loads(out) for out in outputs]
     results = []
     for i, (args, expected) in enumerate(zip(args_list, expected_list)):
         signal.alarm(timeout)
@@ -260,10 +353,12 @@ def lcb_run(req):
     inputs, outputs = req["inputs"], req["outputs"]
     signal.alarm(timeout)
     try:
+        prepared = req.get("_prepared")
         if req.get("fn_name") is None:
-            results, failure = lcb_grade_stdio(req["code"], inputs, outputs, timeout)
+            results, failure = lcb_grade_stdio(req["code"], inputs, outputs, timeout, prepared)
         else:
-            results, failure = lcb_grade_call(req["code"], inputs, outputs, req["fn_name"], timeout)
+            results, failure = lcb_grade_call(req["code"], inputs, outputs, req["fn_name"],
+                                              timeout, prepared, req.get("_calls"))
     except Exception as e:
         # LCB: "Error during testing" (-4). A SyntaxError is reported as CE, the same class.
         outcome = CE if isinstance(e, SyntaxError) else exception_outcome(e)

@@ -3,14 +3,19 @@
 # Runs as pid 1 of the sandbox's PID namespace. It imports what graded programs commonly import
 # once, then serves jobs: for each record it forks a child that grades every test of the record
 # (profile code: lcb.py, taco.py, strict.py, assert_style.py) and writes one result frame on a
-# pipe. Children are forked one record ahead. The zygote enforces the record deadline, collects
-# CPU time and peak memory, answers Rust, then kills every leftover process of the namespace and
-# empties its working folder before forking the next child.
+# pipe. What does not depend on the candidate's running is done here, before the fork, so each
+# child inherits it instead of redoing it (the problem's tests, decoded once per problem; for
+# lcb the prelude, the transformed and compiled candidate: see lcb_prepare). The zygote enforces
+# the record deadline, collects CPU time and peak memory, answers Rust, then kills every
+# leftover process of the namespace and empties its working folder.
 
 PRELOAD = (
     "string re datetime collections heapq bisect copy math random statistics itertools "
-    "functools operator io sys json typing decimal fractions unittest.mock numpy"
+    "functools operator io sys json typing decimal fractions numpy"
 ).split()
+# Not preloaded, although the reference grader has them loaded: unittest.mock (asyncio, ssl) and
+# threading make every fork of the zygote slower (a larger address space; threading's fork
+# handler); lcb.py imports mock_open only when a program opens a file through builtins.open.
 
 
 def preload():
@@ -87,20 +92,45 @@ def empty_workdir():
 
 
 RUNNERS = {}
+# Zygote-side preparation per runner (see lcb_prepare): runs before the fork, returns what the
+# child may use instead of doing the work itself, or None.
+PREPARE = {}
+# The tests of the last problem Rust sent (Rust sends a problem's tests only when they differ
+# from the last ones it sent to this zygote): key, inputs, outputs, and per-runner data derived
+# from them once (call-based arguments parsed for lcb).
+PROBLEM = {"key": None}
 
 
-def child_main(req, wfd, closing):
-    for fd in closing:
-        os.close(fd)
+def problem_tests(req):
+    """Fills the request's tests from the problem cache (or caches the ones it carries); returns
+    an error text when the request names a problem this zygote does not hold."""
+    key = req.get("problem")
+    if req.get("inputs") is not None:
+        PROBLEM.clear()
+        PROBLEM.update(key=key, inputs=req["inputs"], outputs=req["outputs"])
+        return None
+    if key is None or PROBLEM.get("key") != key:
+        return "the request names problem %r without its tests, and it is not cached" % (key,)
+    req["inputs"], req["outputs"] = PROBLEM["inputs"], PROBLEM["outputs"]
+    return None
+
+
+def lcb_zygote_prepare(req):
+    prepared = lcb_prepare(req)
+    if prepared is not None:
+        req["_prepared"] = prepared
+    if req.get("fn_name") is not None:
+        if "lcb_calls" not in PROBLEM:
+            PROBLEM["lcb_calls"] = lcb_prepare_calls(req["inputs"], req["outputs"])
+        req["_calls"] = PROBLEM["lcb_calls"]
+
+
+def child_main(req, wfd):
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    # As in a multiprocessing child: stdin is a fresh reader of /dev/null.
-    sys.stdin = open(os.devnull)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    import resource
-
     cpu = int(math.ceil(req["deadline"])) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     if req.get("memory"):
@@ -113,40 +143,25 @@ def child_main(req, wfd, closing):
     os._exit(0)
 
 
-class Spare:
-    """A grading child forked ahead of time: it waits for its request on a pipe, so the fork and
-    its copy-on-write faults happen while Rust is busy with the previous answer."""
-
-    def __init__(self, closing):
-        req_r, self.req_w = os.pipe()
-        self.res_r, res_w = os.pipe()
-        gc.freeze()  # keep the collector from touching (and copying) the zygote's objects
-        self.pid = os.fork()
-        if self.pid == 0:
-            try:
-                os.close(self.req_w)
-                os.close(self.res_r)
-                req = read_frame(req_r)
-                os.close(req_r)
-                if req is not None:
-                    child_main(req, res_w, closing)
-            finally:
-                os._exit(1)
-        os.close(req_r)
-        os.close(res_w)
-
-    def discard(self):
-        os.close(self.req_w)
-        os.close(self.res_r)
-        os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
+def fork_child(req, closing):
+    """Forks the grading child for `req`; returns its pid and the read end of its result pipe."""
+    res_r, res_w = os.pipe()
+    gc.freeze()  # keep the collector from touching (and copying) the zygote's objects
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in closing + (res_r,):
+                os.close(fd)
+            child_main(req, res_w)
+        finally:
+            os._exit(1)
+    os.close(res_w)
+    return pid, res_r
 
 
-def run_job(req, spare):
+def run_job(req, closing):
     start = time.monotonic()
-    pid, r = spare.pid, spare.res_r
-    write_all(spare.req_w, encode_frame(req))
-    os.close(spare.req_w)
+    pid, r = fork_child(req, closing)
     pidfd = os.pidfd_open(pid)
     deadline = start + float(req["deadline"])
     buf = b""
@@ -200,6 +215,7 @@ def run_job(req, spare):
 
 
 def main():
+    global LCB_TEMPLATE
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.chdir(WORK)
     req_fd, resp_fd = os.dup(0), os.dup(1)
@@ -207,8 +223,13 @@ def main():
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.close(null)
+    # As in a multiprocessing child: stdin is a fresh reader of /dev/null. Set once here, so the
+    # prelude template binds the same object the grading children use.
+    sys.stdin = open(os.devnull)
     RUNNERS.update(lcb=lcb_run, taco=taco_run, strict=strict_run, assert_style=assert_run)
+    PREPARE.update(lcb=lcb_zygote_prepare)
     modules = preload()
+    LCB_TEMPLATE = lcb_build_template()
     hello = {
         "python": sys.version.split()[0],
         "implementation": sys.implementation.name,
@@ -216,17 +237,23 @@ def main():
         "pid": os.getpid(),
         "undumpable": make_undumpable(),
         "numpy": modules.get("numpy") or None,
+        "lcb_template": LCB_TEMPLATE is not None,
     }
     write_all(resp_fd, encode_frame(hello))
     closing = (req_fd, resp_fd)
-    spare = Spare(closing)
     while True:
         req = read_frame(req_fd)
         if req is None:
-            spare.discard()
             return
         try:
-            out = run_job(req, spare)
+            missing = problem_tests(req)
+            if missing is not None:
+                out = {"status": "error", "error": missing}
+            else:
+                prepare = PREPARE.get(req["profile"])
+                if prepare is not None:
+                    prepare(req)
+                out = run_job(req, closing)
         except Exception as e:
             out = {"status": "error", "error": trunc(repr(e), 2000)}
         out["id"] = req.get("id")
@@ -235,7 +262,6 @@ def main():
         kill_strays()
         empty_workdir()
         reap_all()
-        spare = Spare(closing)
 
 
 main()

@@ -1,8 +1,9 @@
 //! The judge: settings, a pool of sandboxed warm interpreters, and the mapping from what the
 //! harness reports to verdict records.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use valley_sandbox::{Limits, Policy, Protections, Sandbox, SandboxConfig};
 use valley_types::{FirstFailure, Problem, TestStyle, Verdict, VerdictRecord};
@@ -81,7 +82,25 @@ impl JudgeConfig {
             workers.push(Mutex::new(Some(w.map_err(JudgeError::Start)?)));
         }
         let python_version = python.version.clone();
-        Ok(Judge { config: self, python, python_version, memory, sandboxes, workers })
+        if self.profile == Profile::Lcb
+            && workers.iter().any(|w| {
+                w.lock().expect("worker lock").as_ref().is_some_and(|w| !w.hello.lcb_template)
+            })
+        {
+            tracing::warn!(
+                "the lcb prelude template failed its check; every grading process runs the \
+                 prelude itself (same verdicts, slower)"
+            );
+        }
+        Ok(Judge {
+            config: self,
+            python,
+            python_version,
+            memory,
+            sandboxes,
+            workers,
+            runs: AtomicU64::new(0),
+        })
     }
 }
 
@@ -104,6 +123,8 @@ pub struct Judge {
     memory: Option<u64>,
     sandboxes: Vec<Sandbox>,
     workers: Vec<Mutex<Option<Worker>>>,
+    /// Calls of [`Judge::run`] so far (part of the problem keys sent to the workers).
+    runs: AtomicU64,
 }
 
 impl std::fmt::Debug for Judge {
@@ -153,25 +174,34 @@ impl Judge {
 
     /// Judges every task, in parallel over the workers; records come back in task order.
     /// `progress` is called once per finished record, from any worker thread.
+    ///
+    /// Tasks are handed out by problem (see [`schedule`]), so a worker mostly grades runs of
+    /// candidates on the same problem and its interpreter receives each problem's tests once.
     pub fn run(
         &self,
         tasks: &[Task<'_>],
         progress: &(dyn Fn(&VerdictRecord) + Sync),
     ) -> Vec<VerdictRecord> {
+        // Problem keys are unique within this judge: the run's number, then the problem's.
+        let run = self.runs.fetch_add(1, Ordering::Relaxed) << 32;
+        let (chunks, problem_of) = schedule(tasks, self.workers.len());
         let next = AtomicUsize::new(0);
         let slots: Vec<Mutex<Option<VerdictRecord>>> =
             tasks.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|s| {
             for (i, worker) in self.workers.iter().enumerate() {
-                let (next, slots) = (&next, &slots);
+                let (next, slots, chunks, problem_of) = (&next, &slots, &chunks, &problem_of);
                 s.spawn(move || {
                     let mut guard = worker.lock().expect("worker lock");
                     loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(task) = tasks.get(k) else { break };
-                        let record = self.judge_one(i, &mut guard, task);
-                        progress(&record);
-                        *slots[k].lock().expect("slot lock") = Some(record);
+                        let c = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(c) else { break };
+                        for &k in chunk {
+                            let key = run | problem_of[k] as u64;
+                            let record = self.judge_one(i, &mut guard, &tasks[k], key);
+                            progress(&record);
+                            *slots[k].lock().expect("slot lock") = Some(record);
+                        }
                     }
                 });
             }
@@ -187,6 +217,7 @@ impl Judge {
         index: usize,
         worker: &mut Option<Worker>,
         task: &Task<'_>,
+        problem_key: u64,
     ) -> VerdictRecord {
         let problem = task.problem;
         let total = match problem.style {
@@ -210,7 +241,7 @@ impl Judge {
             python: self.python_version.clone(),
         };
         let Some(code) = task.code.as_deref() else { return record };
-        let req = self.request(code, problem, total);
+        let req = self.request(code, problem, problem_key, total);
         let mut last_error = String::new();
         // A dead or hung interpreter is restarted and the record retried once.
         for _attempt in 0..2 {
@@ -242,7 +273,13 @@ impl Judge {
         record
     }
 
-    fn request<'a>(&self, code: &'a str, problem: &'a Problem, total: usize) -> Request<'a> {
+    fn request<'a>(
+        &self,
+        code: &'a str,
+        problem: &'a Problem,
+        problem_key: u64,
+        total: usize,
+    ) -> Request<'a> {
         let profile = self.config.profile;
         let mut timeout = self.config.timeout.unwrap_or_else(|| profile.default_timeout());
         if profile == Profile::Lcb {
@@ -271,8 +308,9 @@ impl Judge {
             profile: runner,
             code,
             fn_name,
-            inputs: problem.tests.iter().map(|t| &t.input).collect(),
-            outputs: problem.tests.iter().map(|t| &t.output).collect(),
+            problem: problem_key,
+            inputs: Some(problem.tests.iter().map(|t| &t.input).collect()),
+            outputs: Some(problem.tests.iter().map(|t| &t.output).collect()),
             timeout,
             deadline: profile.record_deadline(timeout, total.max(1)),
             int_max_str_digits: profile.int_max_str_digits(),
@@ -284,6 +322,29 @@ impl Judge {
             prompt,
         }
     }
+}
+
+/// Groups the tasks by problem (in order of first appearance) and cuts the groups into chunks
+/// of at most `max(1, tasks / (4 × workers))` tasks, so one big problem is still shared by
+/// every worker. Returns the chunks of task indices and each task's problem number.
+fn schedule(tasks: &[Task<'_>], workers: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
+    let mut index: HashMap<*const Problem, usize> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut problem_of = Vec::with_capacity(tasks.len());
+    for (k, t) in tasks.iter().enumerate() {
+        let p = *index.entry(std::ptr::from_ref(t.problem)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[p].push(k);
+        problem_of.push(p);
+    }
+    let most = (tasks.len() / (4 * workers.max(1))).max(1);
+    let chunks = groups
+        .into_iter()
+        .flat_map(|g| g.chunks(most).map(<[usize]>::to_vec).collect::<Vec<_>>())
+        .collect();
+    (chunks, problem_of)
 }
 
 /// Fills `record` from the harness's response.

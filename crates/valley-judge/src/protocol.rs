@@ -16,6 +16,10 @@ pub(crate) struct Hello {
     /// numpy's version, when importable.
     #[serde(default)]
     pub(crate) numpy: Option<String>,
+    /// Whether the lcb prelude template passed its check (children then inherit the prelude
+    /// instead of running it).
+    #[serde(default)]
+    pub(crate) lcb_template: bool,
 }
 
 /// Which Python runner grades the record.
@@ -39,8 +43,14 @@ pub(crate) struct Request<'a> {
     pub(crate) profile: Runner,
     pub(crate) code: &'a str,
     pub(crate) fn_name: Option<&'a str>,
-    pub(crate) inputs: Vec<&'a serde_json::Value>,
-    pub(crate) outputs: Vec<&'a serde_json::Value>,
+    /// The problem's key: the zygote keeps the tests of the last problem sent, so a request
+    /// carries them only when they differ from the previous request's ([`Request::tests`]).
+    pub(crate) problem: u64,
+    /// The tests, or `None` when the zygote already holds this problem's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) inputs: Option<Vec<&'a serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) outputs: Option<Vec<&'a serde_json::Value>>,
     /// Per-test limit in seconds (LCB: whole seconds, SIGALRM).
     pub(crate) timeout: f64,
     /// Limit for the whole record in seconds; the grading child is killed past it.

@@ -21,6 +21,8 @@ pub(crate) struct Worker {
     frames: Receiver<std::io::Result<Option<Response>>>,
     pub(crate) hello: Hello,
     next_id: u64,
+    /// The problem whose tests the zygote holds (it keeps the last ones sent).
+    cached_problem: Option<u64>,
     /// A private working folder made for this worker when the sandbox has no private /tmp.
     _workdir: Option<tempfile::TempDir>,
 }
@@ -106,18 +108,31 @@ impl Worker {
                 return Err(format!("{why}; its stderr: {}", stderr.trim()));
             }
         };
-        Ok(Self { child, stdin, frames, hello, next_id: 0, _workdir: workdir })
+        Ok(Self {
+            child,
+            stdin,
+            frames,
+            hello,
+            next_id: 0,
+            cached_problem: None,
+            _workdir: workdir,
+        })
     }
 
     /// Grades one record. `Err` means the zygote is unusable (it died or hung) and was killed.
     pub(crate) fn grade(&mut self, mut req: Request<'_>) -> Result<Response, String> {
         self.next_id += 1;
         req.id = self.next_id;
+        if self.cached_problem == Some(req.problem) {
+            req.inputs = None;
+            req.outputs = None;
+        }
         let wait = Duration::from_secs_f64(req.deadline + GRACE);
         if let Err(e) = write_frame(&mut self.stdin, &req) {
             self.child.kill();
             return Err(format!("cannot send the job to the judge's interpreter: {e}"));
         }
+        self.cached_problem = Some(req.problem);
         match self.frames.recv_timeout(wait) {
             Ok(Ok(Some(resp))) if resp.id == Some(req.id) => Ok(resp),
             Ok(Ok(Some(_))) => {
