@@ -40,6 +40,72 @@ pub(crate) enum Command {
     /// Judge generations and write the paper's metrics: pass@1 with a bootstrap interval,
     /// pass@k, completion rate, think-tag rate, no-code rate, verdicts, cuts and a report.
     Eval(EvalArgs),
+    /// Run a whole study (data -> train -> generate -> eval per run, then report) from a spec,
+    /// resumably; show its state; verify its provenance.
+    #[command(subcommand)]
+    Study(StudyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StudyCommand {
+    /// Run (or resume) every step that is not done; with --dry-run, print the steps and their
+    /// GPU-hour and token estimates instead.
+    Run(StudyRunArgs),
+    /// Every step with its state (done, running, pending, failed), duration and outputs.
+    Status(StudyStatusArgs),
+    /// Recheck every step's outputs against its provenance manifest (exit 1 on a mismatch).
+    Verify(StudyStatusArgs),
+    /// Execute one step from its job file (what `run` starts for each step, and what a Slurm
+    /// job runs).
+    #[command(hide = true)]
+    Exec(StudyExecArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StudyBackendArg {
+    /// Child processes on this machine.
+    Local,
+    /// One sbatch job per step.
+    Slurm,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StudyRunArgs {
+    /// The study spec (TOML).
+    #[arg(value_name = "SPEC")]
+    pub(crate) spec: PathBuf,
+    /// Print the steps with their token and GPU-hour estimates; run nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Where steps run [default: the spec's `[study] backend`].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<StudyBackendArg>,
+    /// Steps at once on the local backend [default: the spec's `[study] jobs`].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// Extra attempts of a failed step [default: the spec's `[study] retries`].
+    #[arg(long, value_name = "N")]
+    pub(crate) retries: Option<u32>,
+    /// Print the summary (or the dry-run plan) as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StudyStatusArgs {
+    /// The study spec (TOML).
+    #[arg(value_name = "SPEC")]
+    pub(crate) spec: PathBuf,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StudyExecArgs {
+    /// The step's job file (written by `valley study run`).
+    #[arg(value_name = "JOB")]
+    pub(crate) job: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,13 @@
 //! One module per subcommand; each validates its arguments, calls the libraries and returns the
 //! exit code.
 
-use crate::args::{Cli, Command, DataCommand};
+use crate::args::{Cli, Command, DataCommand, StudyCommand};
 
 mod data;
 mod eval;
 mod generate;
 mod judge;
+mod study;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -17,6 +18,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Judge(args) => judge::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Study(StudyCommand::Run(args)) => study::run(args),
+        Command::Study(StudyCommand::Status(args)) => study::status(args),
+        Command::Study(StudyCommand::Verify(args)) => study::verify(args),
+        Command::Study(StudyCommand::Exec(args)) => study::exec(args),
         Command::Data(DataCommand::Stats(args)) => data::stats::run(args),
         Command::Data(DataCommand::Render(args)) => data::render::run(args),
         Command::Data(DataCommand::Dedup(args)) => data::dedup::run(args),

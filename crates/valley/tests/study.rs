@@ -1,0 +1,353 @@
+//! Issue 7: `valley study run|status|verify` on a tiny real study — nested subsets of the shipped
+//! traces, a baseline sampled from the fake OpenAI server, judged on real benchmark problems —
+//! run, rerun (nothing recomputed), changed (only dependents rerun), killed with SIGKILL and
+//! resumed, verified and tampered with; the Slurm backend when a cluster is there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use valley_test::{FakeConfig, FakeOpenAi, read_jsonl};
+
+fn valley(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_valley"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A study over the shipped fixtures: subsets 5 ⊂ 20 of the traces, the untrained `tiny`
+/// student sampled `n` times on the first 3 benchmark problems, judged, collected.
+fn write_spec(dir: &Path, endpoint: &str, extra: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("model")).unwrap();
+    std::fs::write(dir.join("model/weights.bin"), b"not really weights").unwrap();
+    let r = repo();
+    let text = format!(
+        r#"baselines = ["tiny"]
+
+[study]
+name = "tiny"
+out = "out"
+jobs = 2
+{study_extra}
+
+[benchmark]
+problems = "{bench}"
+limit = 3
+
+[students.tiny]
+path = "model"
+
+[datasets.scaling]
+traces = "{traces}"
+sizes = [5, 20]
+seed = {seed}
+
+[generate]
+endpoint = "{endpoint}"
+n = {n}
+max-tokens = 64
+temperature = {temperature}
+concurrency = 1
+
+[eval]
+{eval_extra}
+
+[report]
+enabled = false
+"#,
+        bench = r.join("examples/data/leetcode-lcb.jsonl").display(),
+        traces = r.join("fixtures/traces/leetcode-train.jsonl.gz").display(),
+        seed = pick(extra, "seed", "1"),
+        n = pick(extra, "n", "2"),
+        temperature = pick(extra, "temperature", "0.2"),
+        eval_extra = pick(extra, "eval", ""),
+        study_extra = pick(extra, "study", ""),
+    );
+    let path = dir.join("study.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `extra` is `key=value;key=value`; the value of `key`, or `default`.
+fn pick(extra: &str, key: &str, default: &str) -> String {
+    extra
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map_or(default.to_owned(), |(_, v)| v.replace("\\n", "\n"))
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn run(dir: &Path) -> Value {
+    json_of(&valley(&["study", "run", "study.toml", "--json"], dir))
+}
+
+fn ran(summary: &Value) -> u64 {
+    summary["ran"].as_u64().unwrap()
+}
+
+#[test]
+fn tiny_study_runs_then_reruns_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeOpenAi::start(FakeConfig::default()).unwrap();
+    let url = server.base_url();
+    write_spec(dir.path(), &url, "");
+
+    let first = run(dir.path());
+    assert_eq!(first["steps"], 4, "{first}");
+    assert_eq!((ran(&first), first["cached"].as_u64()), (4, Some(0)), "{first}");
+    assert_eq!(server.completions(), 6);
+
+    let out = dir.path().join("out");
+    let subsets = out.join("data/scaling");
+    assert_eq!(read_jsonl(&subsets.join("5.jsonl")).len(), 5);
+    assert_eq!(read_jsonl(&subsets.join("20.jsonl")).len(), 20);
+    let gens = read_jsonl(&out.join("generate/tiny/base/generations.jsonl"));
+    assert_eq!(gens.len(), 6);
+    let results = read_jsonl(&out.join("results/results.jsonl"));
+    assert_eq!(results.len(), 1);
+    let r = &results[0];
+    assert_eq!((r["run"].as_str(), r["data_size"].as_u64()), (Some("tiny/base"), Some(0)));
+    assert_eq!((r["n_problems"].as_u64(), r["n_samples"].as_u64()), (Some(3), Some(6)));
+    // The fake server's answers print a digest: wrong on every problem.
+    assert_eq!(r["pass_at_1"].as_f64(), Some(0.0));
+    assert!(out.join("results").join(r["verdicts"].as_str().unwrap()).exists());
+
+    // Every step carries its provenance.
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("data/scaling/provenance.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["seeds"]["seed"], 1);
+    assert_eq!(m["inputs"][0]["field"], "datasets.scaling.traces");
+    assert!(m["data_manifest_sha256"].as_str().is_some_and(|h| h.len() == 64));
+    assert!(m["git_revision"].as_str().is_some_and(|g| !g.is_empty()));
+    assert!(m["hardware"]["cpus"].as_u64().unwrap() >= 1);
+    let names: Vec<&str> =
+        m["outputs"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    assert_eq!(names, ["20.jsonl", "5.jsonl", "manifest.json"]);
+
+    // Status: every step done, with duration and outputs.
+    let st = json_of(&valley(&["study", "status", "study.toml", "--json"], dir.path()));
+    assert_eq!(st["counts"]["done"], 4, "{st}");
+    let steps = st["steps"].as_array().unwrap();
+    let ids: Vec<&str> = steps.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["data/scaling", "generate/tiny/base", "eval/tiny/base", "results"]);
+    for s in steps {
+        assert_eq!(s["state"], "done", "{s}");
+        assert!(s["duration_s"].as_f64().unwrap() >= 0.0);
+    }
+    let eval_outputs: Vec<&str> =
+        steps[2]["outputs"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+    assert!(
+        eval_outputs.contains(&"metrics.json") && eval_outputs.contains(&"verdicts.jsonl"),
+        "{eval_outputs:?}"
+    );
+    assert_eq!(steps[2]["deps"][0], "generate/tiny/base");
+
+    let v = json_of(&valley(&["study", "verify", "study.toml", "--json"], dir.path()));
+    assert_eq!((v["ok"].as_u64(), v["mismatched"].as_u64()), (Some(4), Some(0)), "{v}");
+
+    // Unchanged: nothing recomputed, no request sent.
+    let again = run(dir.path());
+    assert_eq!((ran(&again), again["cached"].as_u64()), (0, Some(4)), "{again}");
+    assert_eq!(server.completions(), 6);
+
+    // A judge setting changes eval and what reads it, not generation or data.
+    write_spec(dir.path(), &url, "eval=timeout = 5");
+    let s = run(dir.path());
+    assert_eq!(ran(&s), 2, "{s}");
+    assert_eq!(server.completions(), 6);
+
+    // A sampling setting: generate, eval, results.
+    write_spec(dir.path(), &url, "eval=timeout = 5;temperature=0.7");
+    let s = run(dir.path());
+    assert_eq!(ran(&s), 3, "{s}");
+    assert_eq!(server.completions(), 12);
+    assert_eq!(read_jsonl(&out.join("generate/tiny/base/generations.jsonl")).len(), 6);
+
+    // The data seed: only the subsets (nothing reads them without a train step).
+    write_spec(dir.path(), &url, "eval=timeout = 5;temperature=0.7;seed=2");
+    let s = run(dir.path());
+    assert_eq!(ran(&s), 1, "{s}");
+
+    // Tampering with an output is caught.
+    let metrics = out.join("eval/tiny/base/metrics.json");
+    let text = std::fs::read_to_string(&metrics).unwrap().replacen(
+        "\"pass_at_1\": 0.0",
+        "\"pass_at_1\": 0.9",
+        1,
+    );
+    std::fs::write(&metrics, text).unwrap();
+    let v = valley(&["study", "verify", "study.toml"], dir.path());
+    assert_eq!(v.status.code(), Some(1), "{}", String::from_utf8_lossy(&v.stderr));
+    let stderr = String::from_utf8_lossy(&v.stderr);
+    assert!(
+        stderr.contains("eval/tiny/base") && stderr.contains("metrics.json: content changed"),
+        "{stderr}"
+    );
+    // So is a changed spec: the existing outputs are stale.
+    write_spec(dir.path(), &url, "eval=timeout = 5;temperature=0.7;seed=3");
+    let v = json_of(&valley(&["study", "status", "study.toml", "--json"], dir.path()));
+    assert_eq!(v["steps"][0]["state"], "pending", "{v}");
+}
+
+#[test]
+fn a_study_killed_with_sigkill_resumes_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeOpenAi::start(FakeConfig {
+        min_latency: Duration::from_millis(150),
+        max_latency: Duration::from_millis(250),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    write_spec(dir.path(), &server.base_url(), "n=4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_valley"))
+        .args(["study", "run", "study.toml"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once generation is under way (some samples written, not all).
+    let partial = dir.path().join("out/generate/tiny/.base.partial/generations.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let lines = std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count());
+        if lines >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "generation never started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the study finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let st = json_of(&valley(&["study", "status", "study.toml", "--json"], dir.path()));
+    assert_eq!(st["steps"][0]["state"], "done", "{st}");
+    assert_ne!(st["steps"][1]["state"], "done", "{st}");
+    assert_eq!(st["counts"]["done"], 1, "{st}");
+
+    let out = valley(&["study", "run", "study.toml", "--json"], dir.path());
+    let summary = json_of(&out);
+    assert_eq!(summary["cached"], 1, "{summary}");
+    assert_eq!(ran(&summary), 3, "{summary}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stale   generate/tiny/base"), "{stderr}");
+
+    // Every sample exactly once, and the samples written before the kill were kept: at most the
+    // one request in flight was sent twice.
+    let gens = read_jsonl(&dir.path().join("out/generate/tiny/base/generations.jsonl"));
+    let mut keys: Vec<(String, u64)> = gens
+        .iter()
+        .map(|g| {
+            (g["question_id"].as_str().unwrap().to_owned(), g["sample_index"].as_u64().unwrap())
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!((gens.len(), keys.len()), (12, 12));
+    assert!(
+        server.completions() <= 13,
+        "{} completions: the resumed step started over",
+        server.completions()
+    );
+    let st = json_of(&valley(&["study", "status", "study.toml", "--json"], dir.path()));
+    assert_eq!(st["counts"]["done"], 4, "{st}");
+    let v = json_of(&valley(&["study", "verify", "study.toml", "--json"], dir.path()));
+    assert_eq!(v["mismatched"], 0, "{v}");
+    assert!(!dir.path().join("out/generate/tiny/.base.partial").exists());
+}
+
+#[test]
+fn bad_specs_are_refused_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(dir.path(), "http://127.0.0.1:9/v1", "eval=bogus-key = 1");
+    let out = valley(&["study", "run", "study.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: ")
+            && stderr.contains("study.toml:29")
+            && stderr.contains("bogus-key"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists());
+
+    write_spec(dir.path(), "http://127.0.0.1:9/v1", "");
+    let spec = std::fs::read_to_string(dir.path().join("study.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("study.toml"),
+        spec.replace("path = \"model\"", "path = \"no-such-model\""),
+    )
+    .unwrap();
+    let out = valley(&["study", "run", "study.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("students.tiny.path") && stderr.contains("no-such-model"), "{stderr}");
+}
+
+#[test]
+fn paper_dry_run_prints_its_steps_and_estimates() {
+    let spec = repo().join("examples/paper.toml");
+    let out = valley(&["study", "run", spec.to_str().unwrap(), "--dry-run", "--json"], &repo());
+    let est = json_of(&out);
+    assert_eq!(est["steps"].as_array().unwrap().len(), 52);
+    assert_eq!(est["counts"]["train"], 14);
+    assert!(est["gpu_hours"].as_f64().unwrap() > 0.0);
+    let human = valley(&["study", "run", spec.to_str().unwrap(), "--dry-run"], &repo());
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("train/qwen2.5/scaling-30000+correctness-correct")
+            && text.contains("GPU-hours"),
+        "{text}"
+    );
+}
+
+#[test]
+fn slurm_backend_runs_a_tiny_study() {
+    if std::env::var_os("VALLEY_SLURM").is_none() {
+        eprintln!(
+            "skipped: VALLEY_SLURM is not set (scripts/setup.d starts a one-node Slurm cluster and sets it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeOpenAi::start(FakeConfig::default()).unwrap();
+    write_spec(
+        dir.path(),
+        &server.base_url(),
+        "study=backend = \"slurm\"\\n[slurm]\\npoll-seconds = 0.5",
+    );
+    let first = run(dir.path());
+    assert_eq!((ran(&first), first["backend"].as_str()), (4, Some("slurm")), "{first}");
+    let st = json_of(&valley(&["study", "status", "study.toml", "--json"], dir.path()));
+    assert_eq!(st["counts"]["done"], 4, "{st}");
+    assert!(st["steps"].as_array().unwrap().iter().all(|s| s["job_id"].as_str().is_some()), "{st}");
+    let again = run(dir.path());
+    assert_eq!(ran(&again), 0, "{again}");
+    assert_eq!(server.completions(), 6);
+}
