@@ -40,6 +40,10 @@ pub(crate) enum Command {
     /// Judge generations and write the paper's metrics: pass@1 with a bootstrap interval,
     /// pass@k, completion rate, think-tag rate, no-code rate, verdicts, cuts and a report.
     Eval(EvalArgs),
+    /// Fine-tune a student as a training spec says (backend `native` or an existing engine:
+    /// transformers/TRL, torchtune, axolotl, LLaMA-Factory); `--dry-run` prints the resolved
+    /// plan and writes the engine configs; `train check` proves an engine sees valley's tokens.
+    Train(TrainArgs),
     /// Run a whole study (data -> train -> generate -> eval per run, then report) from a spec,
     /// resumably; show its state; verify its provenance.
     #[command(subcommand)]
@@ -444,9 +448,11 @@ pub(crate) struct GenerateArgs {
     /// Read a field from another input column: `--field question=input`. Repeatable.
     #[arg(long = "field", value_name = "FIELD=COLUMN")]
     pub(crate) fields: Vec<String>,
-    /// Only the first N problems of the file.
+    /// Only the first N problems (after the filters below).
     #[arg(long, value_name = "N")]
     pub(crate) limit: Option<usize>,
+    #[command(flatten)]
+    pub(crate) benchmark: BenchmarkArgs,
     /// Requests per sample at most, retries on 429, 5xx and transport errors included.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub(crate) max_attempts: u32,
@@ -461,6 +467,27 @@ pub(crate) struct GenerateArgs {
     pub(crate) json: bool,
 }
 
+/// Which benchmark problems count: a LiveCodeBench release and the scorer's filters.
+#[derive(Debug, Default, Args)]
+pub(crate) struct BenchmarkArgs {
+    /// LiveCodeBench release: release_v1 … release_v6, release_latest, vN (one file) or vN_vM;
+    /// --problems is then the folder holding LiveCodeBench's test.jsonl, test2.jsonl, ….
+    #[arg(long, value_name = "TAG")]
+    pub(crate) release: Option<String>,
+    /// Keep problems whose contest_date is on or after this day (LiveCodeBench's --start_date).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) start_date: Option<String>,
+    /// Keep problems whose contest_date is at or before this day's midnight (--end_date).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub(crate) end_date: Option<String>,
+    /// Keep problems of these platforms (exact: atcoder, codeforces, leetcode). Repeatable.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub(crate) platform: Vec<String>,
+    /// Keep problems of these difficulties (exact: easy, medium, hard). Repeatable.
+    #[arg(long, value_delimiter = ',', value_name = "LABEL")]
+    pub(crate) difficulty: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct EvalArgs {
     /// Problems with their tests: LiveCodeBench, TACO or assert-style rows.
@@ -472,6 +499,8 @@ pub(crate) struct EvalArgs {
     /// Output folder: metrics.json, verdicts.jsonl, report.md.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) benchmark: BenchmarkArgs,
     /// Token budget for the completion rate: a response longer than this did not complete
     /// [default: the budget each generation was made with].
     #[arg(long, value_name = "N")]
@@ -514,6 +543,26 @@ pub(crate) struct EvalArgs {
     #[arg(long)]
     pub(crate) allow_weak_sandbox: bool,
     /// Print the metrics as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `valley train`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// The training spec (TOML; `valley train --print-template` shows every key).
+    #[arg(long, value_name = "F", required_unless_present = "print_template")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the resolved plan and write the engine configs; train nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Continue from the newest checkpoint in the run folder.
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Print the commented spec template with every key and its default, and exit.
+    #[arg(long)]
+    pub(crate) print_template: bool,
+    /// Print the plan (or the run's summary) as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
 }

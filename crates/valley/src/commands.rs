@@ -3,10 +3,12 @@
 
 use crate::args::{Cli, Command, DataCommand, StudyCommand};
 
+mod benchmark;
 mod data;
 mod eval;
 mod generate;
 mod judge;
+mod train;
 mod study;
 
 /// Runs the parsed command line.
@@ -18,6 +20,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Judge(args) => judge::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
         Command::Study(StudyCommand::Run(args)) => study::run(args),
         Command::Study(StudyCommand::Status(args)) => study::status(args),
         Command::Study(StudyCommand::Verify(args)) => study::verify(args),
