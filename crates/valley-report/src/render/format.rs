@@ -1,0 +1,56 @@
+//! Number and size formatting shared by every table and figure.
+
+/// A data size as the paper writes it: `0` → `Baseline`, `1000` → `1K`, `1500` → `1.5K`,
+/// `2000000` → `2M`, `500` → `500`.
+pub fn size_label(size: u64) -> String {
+    let short = |v: f64, unit: &str| {
+        let t = format!("{v:.1}");
+        format!("{}{unit}", t.strip_suffix(".0").unwrap_or(&t))
+    };
+    match size {
+        0 => "Baseline".into(),
+        s if s >= 1_000_000 => short(s as f64 / 1e6, "M"),
+        s if s >= 1_000 => short(s as f64 / 1e3, "K"),
+        s => s.to_string(),
+    }
+}
+
+/// A value with `digits` decimals, or an em dash when absent.
+pub(crate) fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "—".into(), |x| format!("{x:.digits$}"))
+}
+
+/// `[lo, hi]` with `digits` decimals.
+pub(crate) fn interval(ci: [f64; 2], digits: usize) -> String {
+    format!("[{:.digits$}, {:.digits$}]", ci[0], ci[1])
+}
+
+/// A signed value.
+pub(crate) fn signed(v: f64, digits: usize) -> String {
+    format!("{v:+.digits$}")
+}
+
+/// A p-value: three significant digits, or `<1e-4`.
+pub(crate) fn p_value(p: f64) -> String {
+    if p < 1e-4 { "<1e-4".into() } else { format!("{p:.4}") }
+}
+
+/// A comparison's name as tables show it (`correct − incorrect`).
+pub(crate) fn versus(a: &str, b: &str) -> String {
+    format!("{a} − {b}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        for (n, s) in [(0, "Baseline"), (1000, "1K"), (1500, "1.5K"), (30_000, "30K"), (500, "500"), (2_000_000, "2M")] {
+            assert_eq!(size_label(n), s);
+        }
+        assert_eq!(opt(None, 3), "—");
+        assert_eq!(interval([0.1, 0.25], 3), "[0.100, 0.250]");
+        assert_eq!(p_value(0.00001), "<1e-4");
+    }
+}

@@ -1,0 +1,126 @@
+//! The report's HTML page (DIR/index.html): every table, figure and fit on one self-contained
+//! page that links the files beside it. Tables carry ids (`scaling-<n>`, `fits`, `splits`,
+//! `comparisons`, `provenance`) so tests and scripts can find them.
+
+use std::fmt::Write as _;
+
+use super::format::{interval, opt, p_value, signed, size_label, versus};
+use super::markdown::fit_sentence;
+use super::svg::xml;
+use crate::report::{Analysis, Figure, Provenance};
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}.valley{color:#b02a12}.none{color:#555}
+figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}code{font-size:90%}";
+
+/// The page.
+pub fn index_html(analysis: &Analysis, figures: &[Figure], provenance: &Provenance) -> String {
+    let mut s = format!(
+        "<!DOCTYPE html>\n<!-- {} -->\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>valley report</title><style>{STYLE}</style></head>\n<body>\n<h1>valley report</h1>\n<p>From <code>{}</code> (sha256 <code>{}</code>): {} runs, {} students.</p>\n",
+        xml(&provenance.line()),
+        xml(&provenance.results),
+        xml(&provenance.results_sha256),
+        provenance.runs,
+        analysis.students.len()
+    );
+    // verdicts
+    s.push_str("<h2>Valley analysis</h2>\n<table id=\"fits\"><thead><tr><th>Student</th><th>Valley</th><th>Bottom</th><th>Bottom / baseline</th><th>Slope per decade past the bottom</th><th>95% CI</th><th>R²</th><th>Power-law R²</th><th>Better fit</th></tr></thead><tbody>\n");
+    for f in &analysis.students {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            xml(&f.label),
+            if f.valley_detected { "valley" } else { "none" },
+            if f.valley_detected { "yes" } else { "no" },
+            f.min_size.map_or_else(|| "—".into(), size_label),
+            opt(f.depth_ratio, 2),
+            f.slope_per_decade.map_or_else(|| "—".into(), |b| signed(b, 4)),
+            f.slope_ci95.map_or_else(|| "—".into(), |c| interval(c, 4)),
+            opt(f.r2, 3),
+            opt(f.power_law.map(|p| p.r2), 3),
+            f.better_fit.map_or_else(|| "—".into(), |b| b.replace('_', "-")),
+        );
+    }
+    s.push_str("</tbody></table>\n<p>Rule: a valley is a trained size whose pass@1 is below the untrained baseline's with a 95% interval of the difference above zero, followed by a larger size scoring above it with the same confidence. Details in <a href=\"fit.json\">fit.json</a>.</p>\n");
+    // per student: sentence, figure, table
+    for (k, (f, fig)) in analysis.students.iter().zip(figures).enumerate() {
+        let _ = write!(
+            s,
+            "<h2>{}</h2>\n<p>{}</p>\n<figure><img src=\"{}\" alt=\"{}: pass@1 by training examples\" width=\"720\" height=\"460\"><figcaption><a href=\"{}\">SVG</a> · <a href=\"{}\">PNG</a></figcaption></figure>\n<table id=\"scaling-{k}\" class=\"scaling\"><thead><tr><th>Data</th><th>pass@1</th><th>95% CI</th><th>CI source</th><th>Completion rate</th><th>Think-tag rate</th><th>Problems</th><th>Samples</th><th>Run</th></tr></thead><tbody>\n",
+            xml(&f.label),
+            xml(&fit_sentence(f).replace("**", "")),
+            xml(&fig.svg),
+            xml(&f.label),
+            xml(&fig.svg),
+            xml(&fig.png)
+        );
+        for p in f.baseline.iter().chain(&f.points) {
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                size_label(p.data_size),
+                p.pass_at_1,
+                interval(p.pass_at_1_ci95, 3),
+                p.ci_source.name(),
+                opt(p.completion_rate, 4),
+                opt(p.think_tag_rate, 4),
+                p.n_problems,
+                p.n_samples,
+                xml(&p.run)
+            );
+        }
+        s.push_str("</tbody></table>\n");
+    }
+    s.push_str("<p>Tables: <a href=\"scaling.md\">Markdown</a> · <a href=\"scaling.csv\">CSV</a> · <a href=\"scaling.tex\">LaTeX</a></p>\n");
+    if let Some(t) = &analysis.splits {
+        s.push_str("<h2>Split comparisons</h2>\n<table id=\"splits\"><thead><tr><th>Dataset</th>");
+        for c in &t.stages {
+            let _ = write!(s, "<th>{}</th>", xml(&c.label));
+        }
+        s.push_str("</tr></thead><tbody>\n<tr><td>Baseline</td>");
+        for c in &t.stages {
+            let _ = write!(s, "<td>{}</td>", opt(c.baseline.as_ref().map(|b| b.pass_at_1), 3));
+        }
+        s.push_str("</tr>\n");
+        for (ri, r) in t.rows.iter().enumerate() {
+            let _ = write!(s, "<tr><td>{}</td>", xml(&r.label));
+            for c in &t.stages {
+                let _ = write!(s, "<td>{}</td>", opt(c.cells[ri].as_ref().map(|b| b.pass_at_1), 3));
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody></table>\n<table id=\"comparisons\"><thead><tr><th>Stage</th><th>Comparison</th><th>Difference</th><th>Relative</th><th>95% CI</th><th>Method</th><th>Better (a/b)</th><th>McNemar p</th><th>Cohen's h</th><th>d_z</th></tr></thead><tbody>\n");
+        for c in &t.comparisons {
+            let (counts, p, dz) = match &c.paired {
+                Some(p) => (format!("{}/{}", p.a_better, p.b_better), p_value(p.mcnemar_p), opt(p.cohens_dz, 3)),
+                None => ("—".into(), "—".into(), "—".into()),
+            };
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td></tr>",
+                xml(&c.stage),
+                xml(&versus(&c.a, &c.b)),
+                signed(c.difference, 3),
+                c.relative_difference.map_or_else(|| "—".into(), |r| format!("{:+.0}%", r * 100.0)),
+                interval(c.ci95, 3),
+                if c.significant { " *" } else { "" },
+                c.method.replace('_', " "),
+                counts,
+                p,
+                c.cohens_h,
+                dz
+            );
+        }
+        s.push_str("</tbody></table>\n<p>* the 95% interval excludes zero. Tables: <a href=\"splits.md\">Markdown</a> · <a href=\"splits.csv\">CSV</a> · <a href=\"splits.tex\">LaTeX</a> · <a href=\"comparisons.csv\">comparisons CSV</a> · <a href=\"splits.json\">JSON</a></p>\n");
+    }
+    let _ = write!(
+        s,
+        "<h2>Provenance</h2>\n<table id=\"provenance\"><tbody><tr><td>valley</td><td>{}</td></tr><tr><td>git revision</td><td>{}</td></tr><tr><td>results</td><td>{}</td></tr><tr><td>results sha256</td><td>{}</td></tr></tbody></table>\n<p>Every file's sha256: <a href=\"manifest.json\">manifest.json</a>.</p>\n<script>window.addEventListener('load',function(){{var n=0;for(var i=0;i<document.images.length;i++){{if(document.images[i].complete&&document.images[i].naturalWidth>0)n++;}}document.body.setAttribute('data-images-loaded',String(n));}});</script>\n</body></html>\n",
+        xml(&provenance.valley_version),
+        xml(&provenance.git_revision),
+        xml(&provenance.results),
+        xml(&provenance.results_sha256)
+    );
+    s
+}

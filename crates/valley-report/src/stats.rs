@@ -1,0 +1,15 @@
+//! The statistics the report draws its conclusions with: least squares on log data size,
+//! uncertainty of a run's pass@1, paired comparisons of two runs on the same problems.
+
+mod ols;
+mod paired;
+mod quantile;
+mod rng;
+mod uncertainty;
+
+pub use ols::{Ols, PowerLaw, ols, power_law};
+pub use paired::{Paired, mcnemar_exact_p, paired};
+pub(crate) use paired::cohens_h;
+pub use quantile::{Z95, t95};
+pub(crate) use rng::SplitMix64;
+pub use uncertainty::{Estimate, IntervalSource, difference_interval, estimate};
