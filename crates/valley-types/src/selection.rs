@@ -321,7 +321,8 @@ mod tests {
             end_date: Some("2023-06-01".parse().unwrap()),
             ..Default::default()
         };
-        let at = |d: &str| sel.accepts(&ProblemMeta { contest_date: Some(d), ..Default::default() });
+        let at =
+            |d: &str| sel.accepts(&ProblemMeta { contest_date: Some(d), ..Default::default() });
         assert_eq!(at("2023-05-01T00:00:00"), Ok(true));
         assert_eq!(at("2023-04-30T23:59:59"), Ok(false));
         assert_eq!(at("2023-06-01T00:00:00"), Ok(true));

@@ -123,3 +123,97 @@ fn real_server_generate_then_eval() {
     assert_eq!(m["completion_rate"].as_f64().unwrap(), stopped as f64 / 6.0);
     assert!(dir.path().join("ev/report.md").exists());
 }
+
+/// The `--api completions` path against the same real server: the prompt is rendered here with
+/// SmolLM2's own chat template (the one llama.cpp applies to chat requests, from the GGUF), so
+/// the server sees what a chat request would give it; records say which API made them.
+#[test]
+fn real_server_completions_api() {
+    let Ok(endpoint) = std::env::var("VALLEY_LLM_ENDPOINT") else {
+        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+        {
+            eprintln!("skipped: VALLEY_LLM_ENDPOINT is not set (run scripts/setup-llm-server.sh)");
+        }
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tokenizers = std::env::var_os("VALLEY_TOKENIZERS_DIR")
+        .map_or_else(|| root.join(".cache/tokenizers"), std::path::PathBuf::from);
+    // Any tokenizer folder carries the template engine; the template is SmolLM2's.
+    let tokenizer = tokenizers.join("qwen2.5");
+    if !tokenizer.join("tokenizer.json").is_file() {
+        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+        {
+            eprintln!(
+                "skipped: {} not found; run scripts/fetch-tokenizers.sh",
+                tokenizer.display()
+            );
+        }
+        return;
+    }
+    let template = root.join("fixtures/chat_templates/HuggingFaceTB-SmolLM2-135M-Instruct.jinja");
+    let model = std::env::var("VALLEY_LLM_MODEL").unwrap_or_else(|_| "smollm2".into());
+    let dir = tempfile::tempdir().unwrap();
+    let tests =
+        serde_json::to_string(&[json!({"input": "2\n", "output": "4\n", "testtype": "stdin"})])
+            .unwrap();
+    let problem = json!({"question_id": "twice", "question_content": "Read n and print 2 * n.",
+        "platform": "atcoder", "contest_date": "2024-01-01T00:00:00", "starter_code": "",
+        "difficulty": "easy", "public_test_cases": tests, "private_test_cases": "[]",
+        "metadata": "{}"});
+    std::fs::write(dir.path().join("problems.jsonl"), format!("{problem}\n")).unwrap();
+    let out = valley(
+        &[
+            "generate",
+            "--endpoint",
+            &endpoint,
+            "--model",
+            &model,
+            "--problems",
+            "problems.jsonl",
+            "--out",
+            "gen.jsonl",
+            "--api",
+            "completions",
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+            "--chat-template",
+            template.to_str().unwrap(),
+            "--n",
+            "2",
+            "--max-tokens",
+            "64",
+            "--seed",
+            "3",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(dir.path().join("gen.jsonl")).unwrap();
+    let gens: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(gens.len(), 2);
+    for g in &gens {
+        assert_eq!(g["api"], "completions", "{g}");
+        assert!(g["completion_tokens"].as_u64().is_some_and(|t| (1..=64).contains(&t)), "{g}");
+        assert!(matches!(g["finish_reason"].as_str(), Some("stop" | "length")), "{g}");
+    }
+    let out = valley(
+        &[
+            "eval",
+            "--problems",
+            "problems.jsonl",
+            "--generations",
+            "gen.jsonl",
+            "--out",
+            "ev",
+            "--json",
+            "-j",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["n_samples"], 2);
+}

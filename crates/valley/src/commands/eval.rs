@@ -13,7 +13,8 @@ use valley_metrics::{Bootstrap, EvalSummary, SampleOutcome, summarize};
 use valley_types::{ExtractMode, Generation, Problem, extract_code};
 
 use crate::args::{EvalArgs, JudgeSettings};
-use crate::commands::judge::{Settings, judge_all, load_problems};
+use crate::commands::benchmark::Benchmark;
+use crate::commands::judge::{Loaded, Settings, judge_all, load_benchmark};
 use crate::printer;
 
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
@@ -39,8 +40,22 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         extract: Some(args.extract.clone()),
         allow_weak_sandbox: args.allow_weak_sandbox,
     })?;
-    let problems = load_problems(&args.problems, settings.format)?;
-    let generations = read_generations(&args.generations, &args.problems, &problems)?;
+    let benchmark = Benchmark::resolve(&args.problems, &args.benchmark)?;
+    let Loaded { problems, excluded } = load_benchmark(&benchmark, settings.format)?;
+    if problems.is_empty() {
+        bail!(
+            "no problem of {} is left after the selection ({})",
+            args.problems.display(),
+            benchmark.describe()["filter"].as_str().unwrap_or_default()
+        );
+    }
+    let (generations, outside) = read_generations(
+        &args.generations,
+        &args.problems,
+        &problems,
+        &excluded,
+        benchmark.is_release(),
+    )?;
     let tokenizer = match &args.tokenizer {
         Some(t) => Some(
             valley_data::chat::ChatTokenizer::load(t, None)
@@ -135,6 +150,8 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
     m.insert("max_tokens".into(), json!(args.max_tokens));
     m.insert("bootstrap".into(), serde_json::to_value(&bootstrap)?);
     m.insert("problems_without_generations".into(), json!(without));
+    m.insert("selection".into(), benchmark.describe());
+    m.insert("samples_outside_selection".into(), json!(outside));
     m.insert("by_difficulty".into(), serde_json::to_value(&by_difficulty)?);
     m.insert("by_platform".into(), serde_json::to_value(&by_platform)?);
     m.insert(
@@ -184,19 +201,28 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
 }
 
 /// Reads the generations; the first record of a (question, sample) key wins. A record for a
-/// problem not in the problems file is an error naming its line.
+/// problem the selection left out (or, with a release, in none of its files) is skipped and
+/// counted; one for a problem in no problems file is an error naming its line.
 fn read_generations(
     path: &Path,
     problems_path: &Path,
     problems: &HashMap<String, Problem>,
-) -> anyhow::Result<Vec<Generation>> {
+    excluded: &HashSet<String>,
+    release: bool,
+) -> anyhow::Result<(Vec<Generation>, u64)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let mut duplicates = 0;
+    let mut outside = 0;
     let fields = FieldMap::default();
     for row in RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))? {
         let row = row?;
         let g: Generation = decode_row(path, &row, &fields)?;
+        if excluded.contains(&g.question_id) || (release && !problems.contains_key(&g.question_id))
+        {
+            outside += 1;
+            continue;
+        }
         if !problems.contains_key(&g.question_id) {
             bail!(
                 "{}:{}: field `question_id`: no problem `{}` in {}",
@@ -218,7 +244,7 @@ fn read_generations(
             path.display()
         );
     }
-    Ok(out)
+    Ok((out, outside))
 }
 
 /// Writes `bytes` to a hidden temporary file in `dir`, to be renamed over `name` once every
@@ -276,6 +302,16 @@ fn report_md(
     let mode = metrics["extract_mode"].as_str().unwrap_or_default();
     let _ = writeln!(r, "# Evaluation report\n");
     let _ = writeln!(r, "- problems: `{}`", args.problems.display());
+    let selection = &metrics["selection"];
+    if let Some(release) = selection["release"].as_str() {
+        let _ = writeln!(r, "- LiveCodeBench release: `{release}`");
+    }
+    let _ = writeln!(
+        r,
+        "- selection: {} ({} samples of other problems left out)",
+        selection["filter"].as_str().unwrap_or_default(),
+        metrics["samples_outside_selection"].as_u64().unwrap_or(0)
+    );
     let _ = writeln!(r, "- generations: `{}`", args.generations.display());
     let _ = writeln!(
         r,

@@ -15,6 +15,7 @@ use valley_generate::{
 };
 
 use crate::args::{ApiArg, GenerateArgs};
+use crate::commands::benchmark::Benchmark;
 use crate::exit::Hint;
 use crate::printer;
 
@@ -59,16 +60,18 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     };
     let fields = FieldMap::parse(&args.fields).map_err(|e| anyhow::anyhow!("--field: {e}"))?;
     let mut tasks = Vec::new();
-    for (line, id, messages) in read_prompts(&args.problems, &fields, &prompting, args.limit)? {
+    let benchmark = Benchmark::resolve(&args.problems, &args.benchmark)?;
+    for (at, id, messages) in read_prompts(&benchmark, &fields, &prompting, args.limit)? {
         let prompt = match &renderer {
             Some(r) => {
                 let turns: Vec<valley_data::chat::Message> = messages
                     .iter()
                     .map(|m| valley_data::chat::Message::new(m.role.clone(), m.content.clone()))
                     .collect();
-                PromptBody::Text(r.render_text(&turns, true).with_context(|| {
-                    format!("{}:{line}: cannot render the prompt", args.problems.display())
-                })?)
+                PromptBody::Text(
+                    r.render_text(&turns, true)
+                        .with_context(|| format!("{at}: cannot render the prompt"))?,
+                )
             }
             None => PromptBody::Chat(messages),
         };
@@ -150,15 +153,29 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     Ok(crate::exit::SUCCESS)
 }
 
-/// Reads (line, question id, chat turns) for each row; the id comes from `question_id`,
-/// `task_id`, `problem_id` or `id`, as the judge reads it.
+/// Reads (line, question id, chat turns) for each row the benchmark keeps; the id comes from
+/// `question_id`, `task_id`, `problem_id` or `id`, as the judge reads it.
 fn read_prompts(
-    path: &Path,
+    benchmark: &Benchmark,
     fields: &FieldMap,
     prompting: &Prompting,
     limit: Option<usize>,
-) -> anyhow::Result<Vec<(u64, String, Vec<valley_generate::Message>)>> {
+) -> anyhow::Result<Vec<(String, String, Vec<valley_generate::Message>)>> {
     let mut out = Vec::new();
+    for path in benchmark.files() {
+        read_prompts_of(path, benchmark, fields, prompting, limit, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn read_prompts_of(
+    path: &Path,
+    benchmark: &Benchmark,
+    fields: &FieldMap,
+    prompting: &Prompting,
+    limit: Option<usize>,
+    out: &mut Vec<(String, String, Vec<valley_generate::Message>)>,
+) -> anyhow::Result<()> {
     for row in RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))? {
         if limit.is_some_and(|l| out.len() >= l) {
             break;
@@ -168,6 +185,9 @@ fn read_prompts(
         let value: Value = serde_json::from_slice(&row.json).with_context(|| at("invalid JSON"))?;
         let Value::Object(mut map) = value else { bail!(at("not a JSON object")) };
         fields.apply(&mut map);
+        if !benchmark.keep(&map, path, row.line)? {
+            continue;
+        }
         let id = ["question_id", "task_id", "problem_id", "id"]
             .iter()
             .find_map(|k| match map.get(*k) {
@@ -197,9 +217,9 @@ fn read_prompts(
             Prompting::Lcb(style) => lcb_messages(text, starter, *style),
             Prompting::Raw(system) => question_messages(text, system.as_deref()),
         };
-        out.push((row.line, id, messages));
+        out.push((format!("{}:{}", path.display(), row.line), id, messages));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The progress bar: records on file, their rate, tokens per second, retries and failures.

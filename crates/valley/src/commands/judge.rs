@@ -1,7 +1,7 @@
 //! `valley judge`: judge candidates against their problems' tests; shared judge plumbing for
 //! `valley data label`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use valley_judge::{Judge, JudgeConfig, Profile, Task, parse_problem};
 use valley_types::{Candidate, ExtractMode, Problem, ProblemFormat, Verdict, VerdictRecord};
 
 use crate::args::{JudgeArgs, JudgeSettings};
+use crate::commands::benchmark::Benchmark;
 use crate::exit::{self, Hint};
 use crate::printer;
 
@@ -123,16 +124,43 @@ pub(crate) fn load_problems(
     path: &Path,
     format: Option<ProblemFormat>,
 ) -> anyhow::Result<HashMap<String, Problem>> {
+    Ok(load_benchmark(&Benchmark::file(path), format)?.problems)
+}
+
+/// The problems of a benchmark, and the ids its filters left out.
+pub(crate) struct Loaded {
+    pub(crate) problems: HashMap<String, Problem>,
+    pub(crate) excluded: HashSet<String>,
+}
+
+/// Reads every file of the benchmark and keeps the rows its filters accept.
+pub(crate) fn load_benchmark(
+    bench: &Benchmark,
+    format: Option<ProblemFormat>,
+) -> anyhow::Result<Loaded> {
     let mut problems = HashMap::new();
-    for row in RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))? {
-        let row = row?;
-        let value: serde_json::Value = serde_json::from_slice(&row.json)
-            .with_context(|| format!("{}:{}: invalid JSON", path.display(), row.line))?;
-        let problem = parse_problem(&value, format)
-            .with_context(|| format!("{}:{}: cannot read the problem", path.display(), row.line))?;
-        problems.insert(problem.question_id.clone(), problem);
+    let mut excluded = HashSet::new();
+    for path in bench.files() {
+        let rows = RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for row in rows {
+            let row = row?;
+            let value: serde_json::Value = serde_json::from_slice(&row.json)
+                .with_context(|| format!("{}:{}: invalid JSON", path.display(), row.line))?;
+            let problem = parse_problem(&value, format).with_context(|| {
+                format!("{}:{}: cannot read the problem", path.display(), row.line)
+            })?;
+            let keep = match &value {
+                serde_json::Value::Object(map) => bench.keep(map, path, row.line)?,
+                _ => true,
+            };
+            if keep {
+                problems.insert(problem.question_id.clone(), problem);
+            } else {
+                excluded.insert(problem.question_id);
+            }
+        }
     }
-    Ok(problems)
+    Ok(Loaded { problems, excluded })
 }
 
 /// Judges with a progress bar on stderr; returns the records and the wall time.
