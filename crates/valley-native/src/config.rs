@@ -1,0 +1,249 @@
+//! A model's architecture as HF `config.json` states it, with each family's defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// The two model families we implement. Qwen2 is Llama with biases on the q, k and v
+/// projections and its own defaults (`modeling_qwen2.py` vs `modeling_llama.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// `model_type = "llama"` (Llama 2/3, SmolLM2, TinyLlama, …).
+    Llama,
+    /// `model_type = "qwen2"` (Qwen2, Qwen2.5).
+    Qwen2,
+}
+
+impl Family {
+    /// The HF `architectures` entry.
+    pub fn architecture(self) -> &'static str {
+        match self {
+            Self::Llama => "LlamaForCausalLM",
+            Self::Qwen2 => "Qwen2ForCausalLM",
+        }
+    }
+}
+
+/// The architecture of a decoder: the fields of HF's `LlamaConfig` / `Qwen2Config` we use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Which family's code and defaults apply.
+    pub model_type: Family,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub num_key_value_heads: usize,
+    /// Per-head width; `hidden_size / num_attention_heads` when absent.
+    pub head_dim: usize,
+    pub rms_norm_eps: f64,
+    pub rope_theta: f64,
+    pub max_position_embeddings: usize,
+    /// The output head shares the token embedding matrix.
+    pub tie_word_embeddings: bool,
+    /// Biases on q, k and v (always on for Qwen2; Llama's `attention_bias`).
+    pub attention_bias: bool,
+    pub bos_token_id: Option<u32>,
+    pub eos_token_id: Option<u32>,
+}
+
+/// `config.json` as written by transformers: every field optional so each family fills its own
+/// defaults, unknown fields ignored (configs carry many we do not use).
+#[derive(Debug, Deserialize)]
+struct RawConfig {
+    model_type: Option<String>,
+    architectures: Option<Vec<String>>,
+    vocab_size: Option<usize>,
+    hidden_size: Option<usize>,
+    intermediate_size: Option<usize>,
+    num_hidden_layers: Option<usize>,
+    num_attention_heads: Option<usize>,
+    num_key_value_heads: Option<usize>,
+    head_dim: Option<usize>,
+    rms_norm_eps: Option<f64>,
+    rope_theta: Option<f64>,
+    max_position_embeddings: Option<usize>,
+    tie_word_embeddings: Option<bool>,
+    attention_bias: Option<bool>,
+    rope_scaling: Option<serde_json::Value>,
+    bos_token_id: Option<serde_json::Value>,
+    eos_token_id: Option<serde_json::Value>,
+}
+
+/// Why a `config.json` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("field `model_type`: {0:?} is not a supported family (llama, qwen2)")]
+    Family(String),
+    #[error("field `{0}`: {1}")]
+    Field(&'static str, String),
+}
+
+impl ModelConfig {
+    /// Parses HF `config.json` text, applying the family's defaults for absent fields.
+    pub fn from_hf_json(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = serde_json::from_str(text).map_err(ConfigError::Json)?;
+        let family = match raw.model_type.as_deref() {
+            Some("llama") => Family::Llama,
+            Some("qwen2") => Family::Qwen2,
+            Some(other) => return Err(ConfigError::Family(other.to_owned())),
+            None => match raw.architectures.as_deref().and_then(|a| a.first()).map(String::as_str) {
+                Some("LlamaForCausalLM") => Family::Llama,
+                Some("Qwen2ForCausalLM") => Family::Qwen2,
+                other => return Err(ConfigError::Family(format!("{other:?}"))),
+            },
+        };
+        if let Some(scaling) = raw.rope_scaling.as_ref().filter(|v| !v.is_null()) {
+            // Llama-3.1's "llama3" frequency scaling changes the rotary table; not implemented.
+            return Err(ConfigError::Field(
+                "rope_scaling",
+                format!("{scaling} is not supported (only unscaled rotary embeddings)"),
+            ));
+        }
+        // Defaults of transformers' LlamaConfig and Qwen2Config.
+        let (vocab, hidden, inter, layers, heads, eps, theta, max_pos, tie) = match family {
+            Family::Llama => (32000, 4096, 11008, 32, 32, 1e-6, 10000.0, 2048, false),
+            Family::Qwen2 => (151936, 4096, 22016, 32, 32, 1e-6, 10000.0, 32768, false),
+        };
+        let num_attention_heads = raw.num_attention_heads.unwrap_or(heads);
+        let hidden_size = raw.hidden_size.unwrap_or(hidden);
+        let cfg = Self {
+            model_type: family,
+            vocab_size: raw.vocab_size.unwrap_or(vocab),
+            hidden_size,
+            intermediate_size: raw.intermediate_size.unwrap_or(inter),
+            num_hidden_layers: raw.num_hidden_layers.unwrap_or(layers),
+            num_attention_heads,
+            num_key_value_heads: raw.num_key_value_heads.unwrap_or(num_attention_heads),
+            head_dim: raw.head_dim.unwrap_or(hidden_size / num_attention_heads.max(1)),
+            rms_norm_eps: raw.rms_norm_eps.unwrap_or(eps),
+            rope_theta: raw.rope_theta.unwrap_or(theta),
+            max_position_embeddings: raw.max_position_embeddings.unwrap_or(max_pos),
+            tie_word_embeddings: raw.tie_word_embeddings.unwrap_or(tie),
+            attention_bias: match family {
+                Family::Qwen2 => true,
+                Family::Llama => raw.attention_bias.unwrap_or(false),
+            },
+            bos_token_id: first_id(raw.bos_token_id.as_ref()),
+            eos_token_id: first_id(raw.eos_token_id.as_ref()),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks the shapes fit together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("intermediate_size", self.intermediate_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("num_key_value_heads", self.num_key_value_heads),
+            ("head_dim", self.head_dim),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Field(name, "must be positive".into()));
+            }
+        }
+        if self.num_attention_heads % self.num_key_value_heads != 0 {
+            return Err(ConfigError::Field(
+                "num_key_value_heads",
+                format!(
+                    "{} does not divide num_attention_heads {}",
+                    self.num_key_value_heads, self.num_attention_heads
+                ),
+            ));
+        }
+        if self.head_dim % 2 != 0 {
+            return Err(ConfigError::Field("head_dim", "must be even (rotary pairs)".into()));
+        }
+        Ok(())
+    }
+
+    /// HF `config.json` for this architecture, loadable by transformers' `AutoConfig`.
+    pub fn to_hf_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "architectures": [self.model_type.architecture()],
+            "model_type": self.model_type,
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "intermediate_size": self.intermediate_size,
+            "num_hidden_layers": self.num_hidden_layers,
+            "num_attention_heads": self.num_attention_heads,
+            "num_key_value_heads": self.num_key_value_heads,
+            "head_dim": self.head_dim,
+            "hidden_act": "silu",
+            "rms_norm_eps": self.rms_norm_eps,
+            "rope_theta": self.rope_theta,
+            "max_position_embeddings": self.max_position_embeddings,
+            "tie_word_embeddings": self.tie_word_embeddings,
+            "torch_dtype": "float32",
+            "use_cache": true,
+        });
+        let map = v.as_object_mut().expect("a JSON object literal");
+        if self.model_type == Family::Llama {
+            map.insert("attention_bias".into(), self.attention_bias.into());
+            map.insert("mlp_bias".into(), false.into());
+        }
+        if let Some(id) = self.bos_token_id {
+            map.insert("bos_token_id".into(), id.into());
+        }
+        if let Some(id) = self.eos_token_id {
+            map.insert("eos_token_id".into(), id.into());
+        }
+        v
+    }
+
+    /// Number of scalar parameters.
+    pub fn parameter_count(&self) -> usize {
+        crate::llama::parameter_shapes(self).iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+}
+
+fn first_id(v: Option<&serde_json::Value>) -> Option<u32> {
+    match v? {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::Array(a) => a.first().and_then(|n| n.as_u64()).map(|n| n as u32),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qwen2_gets_qkv_bias_and_llama_does_not() {
+        let q = ModelConfig::from_hf_json(
+            r#"{"model_type":"qwen2","hidden_size":64,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":10,"intermediate_size":8,"num_hidden_layers":1}"#,
+        )
+        .unwrap();
+        assert!(q.attention_bias);
+        assert_eq!(q.head_dim, 16);
+        let l = ModelConfig::from_hf_json(
+            r#"{"model_type":"llama","hidden_size":64,"num_attention_heads":4,"vocab_size":10,"intermediate_size":8,"num_hidden_layers":1,"tie_word_embeddings":true,"eos_token_id":[7,8]}"#,
+        )
+        .unwrap();
+        assert!(!l.attention_bias);
+        assert!(l.tie_word_embeddings);
+        assert_eq!(l.num_key_value_heads, 4);
+        assert_eq!(l.eos_token_id, Some(7));
+        let back = ModelConfig::from_hf_json(&l.to_hf_json().to_string()).unwrap();
+        assert_eq!(back, l);
+    }
+
+    #[test]
+    fn bad_configs_name_the_field() {
+        let e = ModelConfig::from_hf_json(r#"{"model_type":"gpt2"}"#).unwrap_err();
+        assert!(e.to_string().contains("model_type"), "{e}");
+        let e = ModelConfig::from_hf_json(
+            r#"{"model_type":"llama","num_attention_heads":4,"num_key_value_heads":3}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("num_key_value_heads"), "{e}");
+    }
+}
