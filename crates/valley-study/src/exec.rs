@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use valley_types::{RUN_RESULT_VERSION, RunResult};
 
 use crate::error::StudyError;
-use crate::plan::{Action, OUT, ResultSource, StepKind};
+use crate::plan::{Action, OUT, ResultSource, StepKind, TRAIN_OUTPUT};
 use crate::provenance::{
     self, GIT_REVISION, Hardware, InputRecord, MANIFEST, Provenance, UpstreamRecord, VALLEY_VERSION,
 };
@@ -145,14 +146,39 @@ pub fn execute(job: &Job) -> Result<(), StudyError> {
     write_atomic(&key_file, job.key.as_bytes())?;
     let started_at = now();
     let out = partial.to_string_lossy().into_owned();
-    let subst =
-        |args: &[String]| -> Vec<String> { args.iter().map(|a| a.replace(OUT, &out)).collect() };
+    // An upstream train step's output folder stands for its final checkpoint, which its run
+    // record names (under the partial folder it was trained in).
+    let checkpoints: Vec<(String, String)> = job
+        .upstream
+        .iter()
+        .filter(|u| u.kind == StepKind::Train)
+        .map(|u| {
+            let dir = u.dir.join(TRAIN_OUTPUT);
+            let partial = crate::plan::partial_dir_of(&u.dir);
+            (dir.to_string_lossy().into_owned(), final_checkpoint(&dir, &partial, &u.dir))
+        })
+        .collect();
+    let subst = |args: &[String]| -> Vec<String> {
+        args.iter()
+            .map(|a| {
+                let a = a.replace(OUT, &out);
+                checkpoints.iter().find(|(d, _)| *d == a).map_or(a, |(_, c)| c.clone())
+            })
+            .collect()
+    };
     let mut engines =
         BTreeMap::from([("valley".to_owned(), format!("{VALLEY_VERSION} ({GIT_REVISION})"))]);
     match &job.action {
         Action::Valley { args } => run_valley(job, &subst(args))?,
         Action::Train { config } => {
-            let text = toml::to_string(config)
+            let mut config = config.clone();
+            if let Some(toml::Value::Table(model)) = config.get_mut("model")
+                && let Some(toml::Value::String(p)) = model.get_mut("path")
+                && let Some((_, c)) = checkpoints.iter().find(|(d, _)| d == p)
+            {
+                *p = c.clone();
+            }
+            let text = toml::to_string(&config)
                 .map_err(|e| failed(job, format!("cannot write the train config: {e}")))?;
             let path = partial.join("train.toml");
             write_atomic(&path, text.replace(OUT, &out).as_bytes())?;
@@ -167,7 +193,7 @@ pub fn execute(job: &Job) -> Result<(), StudyError> {
             }
         }
         Action::Generate { serve, serve_wait_seconds, args } => {
-            generate(job, serve.as_deref().map(|s| subst(s)), *serve_wait_seconds, &subst(args))?;
+            generate(job, serve.as_deref().map(&subst), *serve_wait_seconds, &subst(args))?;
         }
         Action::Results { runs } => write_results(job, runs)?,
     }
@@ -221,6 +247,27 @@ pub fn execute(job: &Job) -> Result<(), StudyError> {
     let text = serde_json::to_string_pretty(&manifest).expect("bug: a manifest serializes");
     write_atomic(&partial.join(MANIFEST), text.as_bytes())?;
     publish(partial, &job.final_dir)
+}
+
+/// The final checkpoint of a finished train step whose output folder is `dir`: the
+/// `final_checkpoint` its run record (`run.json`, as `valley train` writes it) names, moved from
+/// the partial folder it was trained in to the final one; `dir` itself when there is no record.
+fn final_checkpoint(dir: &Path, partial: &Path, final_dir: &Path) -> String {
+    let named = fs_err::read_to_string(dir.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| {
+            v.pointer("/outcome/final_checkpoint").and_then(Value::as_str).map(PathBuf::from)
+        });
+    let path = match named {
+        Some(p) => match p.strip_prefix(partial) {
+            Ok(rest) => final_dir.join(rest),
+            Err(_) if p.is_relative() => dir.join(p),
+            Err(_) => p,
+        },
+        None => dir.to_path_buf(),
+    };
+    path.to_string_lossy().into_owned()
 }
 
 /// Replaces the final folder by the partial one.
@@ -355,49 +402,91 @@ fn models_ready(port: u16) -> bool {
 
 /// One run-result record per evaluated run (the shape `valley report --results` reads).
 fn write_results(job: &Job, runs: &[ResultSource]) -> Result<(), StudyError> {
+    #[derive(serde::Deserialize)]
+    struct Metrics {
+        pass_at_1: Option<f64>,
+        pass_at_1_ci95: Option<[f64; 2]>,
+        completion_rate: Option<f64>,
+        think_tag_rate: Option<f64>,
+        no_code_rate: Option<f64>,
+        n_problems: u64,
+        n_samples: u64,
+    }
     let mut text = String::new();
     for r in runs {
         let path = r.eval_dir.join("metrics.json");
-        let metrics: Value = fs_err::read_to_string(&path)
+        let m: Metrics = fs_err::read_to_string(&path)
             .map_err(|e| StudyError::io("cannot read an eval's metrics", e))
             .and_then(|t| {
                 serde_json::from_str(&t)
                     .map_err(|e| failed(job, format!("{}: {e}", path.display())))
             })?;
-        let Some(pass) = metrics.get("pass_at_1").and_then(Value::as_f64) else {
+        let Some(pass_at_1) = m.pass_at_1 else {
             return Err(failed(
                 job,
                 format!("{}: field `pass_at_1`: missing (no sample was judged)", path.display()),
             ));
         };
         let key = provenance::read(&r.eval_dir).map(|p| p.key).unwrap_or_default();
-        let mut rec = serde_json::Map::new();
-        rec.insert("version".into(), json!(1));
-        rec.insert("run".into(), json!(r.run.id));
-        rec.insert("model".into(), json!(r.run.model));
-        if let Some(b) = &r.run.base {
-            rec.insert("base".into(), json!(b));
-        }
-        rec.insert("data_size".into(), json!(r.run.data_size));
-        if let Some(s) = &r.run.split {
-            rec.insert("split".into(), json!(s));
-        }
-        rec.insert("pass_at_1".into(), json!(pass));
-        for f in ["pass_at_1_ci95", "completion_rate", "think_tag_rate", "no_code_rate"] {
-            if let Some(v) = metrics.get(f).filter(|v| !v.is_null()) {
-                rec.insert(f.into(), v.clone());
-            }
-        }
-        for f in ["n_problems", "n_samples"] {
-            rec.insert(f.into(), metrics.get(f).cloned().unwrap_or(json!(0)));
-        }
-        rec.insert("verdicts".into(), json!(format!("../{}/verdicts.jsonl", r.eval_step)));
-        rec.insert(
-            "provenance".into(),
-            json!({"student": r.run.student, "data": r.run.data, "eval_key": key, "study": job.spec}),
-        );
-        text.push_str(&Value::Object(rec).to_string());
+        let record = RunResult {
+            version: RUN_RESULT_VERSION,
+            run: r.run.id.clone(),
+            model: r.run.model.clone(),
+            label: None,
+            base: r.run.base.clone(),
+            data_size: Some(r.run.data_size),
+            split: r.run.split.clone(),
+            pass_at_1,
+            pass_at_1_ci95: m.pass_at_1_ci95,
+            completion_rate: m.completion_rate,
+            think_tag_rate: m.think_tag_rate,
+            no_code_rate: m.no_code_rate,
+            n_problems: m.n_problems,
+            n_samples: m.n_samples,
+            per_problem: None,
+            verdicts: Some(format!("../{}/verdicts.jsonl", r.eval_step)),
+            provenance: [
+                ("student".to_owned(), json!(r.run.student)),
+                ("data".to_owned(), json!(r.run.data)),
+                ("eval_key".to_owned(), json!(key)),
+                ("study".to_owned(), json!(job.spec)),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        record.validate().map_err(|(field, why)| {
+            failed(job, format!("{}: run `{}`: field `{field}`: {why}", path.display(), r.run.id))
+        })?;
+        text.push_str(&serde_json::to_string(&record).expect("bug: a run result serializes"));
         text.push('\n');
     }
     write_atomic(&job.partial_dir.join("results.jsonl"), text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_final_checkpoint_moves_with_its_renamed_step_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let final_dir = dir.path().join("train/s/scaling-10");
+        let partial = crate::plan::partial_dir_of(&final_dir);
+        let run = final_dir.join(TRAIN_OUTPUT);
+        // No run record: the output folder itself is the model.
+        assert_eq!(final_checkpoint(&run, &partial, &final_dir), run.to_string_lossy());
+        fs_err::create_dir_all(&run).unwrap();
+        let trained_in = partial.join(TRAIN_OUTPUT).join("checkpoints/final");
+        let record = json!({"outcome": {"final_checkpoint": trained_in}});
+        fs_err::write(run.join("run.json"), record.to_string()).unwrap();
+        let want = final_dir.join(TRAIN_OUTPUT).join("checkpoints/final");
+        assert_eq!(final_checkpoint(&run, &partial, &final_dir), want.to_string_lossy());
+        // A relative path is relative to the run folder.
+        let record = json!({"outcome": {"final_checkpoint": "final"}});
+        fs_err::write(run.join("run.json"), record.to_string()).unwrap();
+        assert_eq!(
+            final_checkpoint(&run, &partial, &final_dir),
+            run.join("final").to_string_lossy()
+        );
+    }
 }

@@ -187,7 +187,11 @@ pub(crate) fn step_dir(out: &Path, id: &str) -> PathBuf {
 
 /// The partial folder a step writes to before it is renamed to its final folder.
 pub(crate) fn partial_dir(out: &Path, id: &str) -> PathBuf {
-    let dir = step_dir(out, id);
+    partial_dir_of(&step_dir(out, id))
+}
+
+/// The partial folder of the step whose final folder is `dir`.
+pub(crate) fn partial_dir_of(dir: &Path) -> PathBuf {
     let name = dir.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     dir.with_file_name(format!(".{name}.partial"))
 }
@@ -621,6 +625,7 @@ impl Builder<'_> {
         opt(&mut args, "--api", g.api.clone());
         opt(&mut args, "--prompt-style", g.prompt_style.clone());
         opt(&mut args, "--limit", spec.benchmark.limit.map(|v| v.to_string()));
+        args.extend(spec.benchmark.select_args());
         let serve = if g.serve {
             let mut s = vec!["serve".into(), "--model".into(), model];
             s.extend(g.serve_args.iter().cloned());
@@ -644,6 +649,7 @@ impl Builder<'_> {
             "api": g.api,
             "prompt_style": g.prompt_style,
             "limit": spec.benchmark.limit,
+            "select": spec.benchmark.select_args(),
         });
         let gi = self.push(Step {
             id: gen_id.clone(),
@@ -676,6 +682,7 @@ impl Builder<'_> {
         opt(&mut args, "--memory-mb", e.memory_mb.map(|v| v.to_string()));
         opt(&mut args, "--jobs", e.jobs.map(|v| v.to_string()));
         opt(&mut args, "--problem-format", spec.benchmark.problem_format.clone());
+        args.extend(spec.benchmark.select_args());
         if !e.k.is_empty() {
             args.push("--k".into());
             args.push(e.k.iter().map(u64::to_string).collect::<Vec<_>>().join(","));
@@ -695,6 +702,7 @@ impl Builder<'_> {
             "bootstrap_seed": e.bootstrap_seed,
             "problem_format": spec.benchmark.problem_format,
             "max_tokens": g.max_tokens,
+            "select": spec.benchmark.select_args(),
         });
         let ei = self.push(Step {
             id: format!("eval/{}", run.id),

@@ -118,6 +118,45 @@ pub struct BenchmarkSpec {
     /// Only the first N problems.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// LiveCodeBench release (`release_v5`, `v1_v3`, …); `problems` is then LiveCodeBench's
+    /// folder of `test*.jsonl` files.
+    #[serde(default)]
+    pub release: Option<String>,
+    /// Problems with a contest date on or after this day (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// Problems with a contest date at or before this day.
+    #[serde(default)]
+    pub end_date: Option<String>,
+    /// Only these platforms.
+    #[serde(default)]
+    pub platform: Vec<String>,
+    /// Only these difficulties.
+    #[serde(default)]
+    pub difficulty: Vec<String>,
+}
+
+impl BenchmarkSpec {
+    /// The selection flags `valley generate` and `valley eval` share.
+    pub fn select_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for (flag, v) in [
+            ("--release", &self.release),
+            ("--start-date", &self.start_date),
+            ("--end-date", &self.end_date),
+        ] {
+            if let Some(v) = v {
+                args.extend([flag.to_owned(), v.clone()]);
+            }
+        }
+        if !self.platform.is_empty() {
+            args.extend(["--platform".to_owned(), self.platform.join(",")]);
+        }
+        if !self.difficulty.is_empty() {
+            args.extend(["--difficulty".to_owned(), self.difficulty.join(",")]);
+        }
+        args
+    }
 }
 
 /// `[students.<name>]`: one model to fine-tune.
