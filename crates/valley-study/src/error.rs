@@ -92,6 +92,11 @@ pub enum StudyError {
         /// What failed.
         message: String,
     },
+    /// The run was interrupted (a signal); running steps were stopped and will rerun.
+    #[error(
+        "interrupted; the steps that were running will run again on the next `valley study run`"
+    )]
+    Interrupted,
     /// A Slurm command failed.
     #[error("slurm: {0}")]
     Slurm(String),

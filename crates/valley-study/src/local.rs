@@ -128,6 +128,24 @@ pub(crate) fn run(
         if running == 0 {
             break;
         }
+        if options.cancelled() {
+            for (i, st) in states.iter_mut().enumerate() {
+                if let State::Running(child, _) = st {
+                    process::kill_group(child.id());
+                    let _ = child.wait();
+                    if let Some(row) = store.get(&plan.steps[i].id)? {
+                        store.put(&StepRow {
+                            state: "pending".into(),
+                            pid: None,
+                            pid_start: None,
+                            attempts: (row.attempts - 1).max(0),
+                            ..row
+                        })?;
+                    }
+                }
+            }
+            return Err(StudyError::Interrupted);
+        }
         std::thread::sleep(Duration::from_millis(50));
         for i in 0..plan.steps.len() {
             let State::Running(child, started) = &mut states[i] else { continue };

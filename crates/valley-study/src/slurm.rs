@@ -170,6 +170,9 @@ pub(crate) fn run(
         if submitted.is_empty() {
             break;
         }
+        if options.cancelled() {
+            return Err(StudyError::Interrupted);
+        }
         std::thread::sleep(poll);
         let live = queue(&submitted)?;
         for i in 0..plan.steps.len() {

@@ -33,6 +33,16 @@ pub struct RunOptions {
     pub jobs: Option<usize>,
     /// Overrides `[study] retries`.
     pub retries: Option<u32>,
+    /// Set (by a signal handler) to stop: the local backend kills its running steps and
+    /// returns [`StudyError::Interrupted`]; the Slurm backend leaves its jobs queued (a later
+    /// run follows them).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl RunOptions {
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 /// What a backend reports while it runs.

@@ -351,3 +351,41 @@ fn slurm_backend_runs_a_tiny_study() {
     assert_eq!(ran(&again), 0, "{again}");
     assert_eq!(server.completions(), 6);
 }
+
+#[test]
+fn ctrl_c_stops_the_running_steps_and_a_rerun_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeOpenAi::start(FakeConfig {
+        min_latency: Duration::from_millis(150),
+        max_latency: Duration::from_millis(250),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    write_spec(dir.path(), &server.base_url(), "n=4");
+    let child = Command::new(env!("CARGO_BIN_EXE_valley"))
+        .args(["study", "run", "study.toml"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = dir.path().join("out/generate/tiny/.base.partial/generations.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count()) < 1 {
+        assert!(Instant::now() < deadline, "generation never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // The step was stopped, not left running behind the user's back.
+    let st = json_of(&valley(&["study", "status", "study.toml", "--json"], dir.path()));
+    assert_eq!(st["steps"][1]["state"], "pending", "{st}");
+    assert_eq!(st["counts"]["running"], 0, "{st}");
+    let summary = run(dir.path());
+    assert_eq!(ran(&summary), 3, "{summary}");
+    assert_eq!(read_jsonl(&dir.path().join("out/generate/tiny/base/generations.jsonl")).len(), 12);
+}

@@ -3,6 +3,9 @@
 
 use std::fmt::Write as _;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::{Context, bail};
 use valley_study::{BackendKind, Event, RunOptions, Study};
 
@@ -60,6 +63,17 @@ fn progress(quiet: bool) -> impl FnMut(Event) {
     }
 }
 
+/// A flag raised by SIGINT, SIGTERM or SIGHUP, so the runner stops its steps (each runs in a
+/// process group of its own, which a terminal's Ctrl-C does not reach) before exiting.
+fn cancel_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    if let Err(e) = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst)) {
+        tracing::warn!("cannot catch Ctrl-C ({e}); an interrupted study leaves its steps running");
+    }
+    flag
+}
+
 pub(crate) fn run(args: StudyRunArgs) -> anyhow::Result<u8> {
     let study = load(&args.spec)?;
     if args.dry_run {
@@ -74,6 +88,7 @@ pub(crate) fn run(args: StudyRunArgs) -> anyhow::Result<u8> {
         }),
         jobs: args.jobs,
         retries: args.retries,
+        cancel: Some(cancel_on_signal()),
     };
     if args.jobs == Some(0) {
         bail!("--jobs: expected at least 1");
