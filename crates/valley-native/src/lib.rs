@@ -18,13 +18,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod chat;
 pub mod config;
+pub mod generate;
 pub mod gguf;
 pub mod llama;
 pub mod loss;
 pub mod pack;
 pub mod rng;
+pub mod serve;
 pub mod sft;
+pub mod trainer;
 pub mod weights;
 
 /// The CPU backend (burn-flex: pure Rust, SIMD, `gemm` matmuls on all cores).

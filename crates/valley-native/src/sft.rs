@@ -40,7 +40,8 @@ pub struct SftConfig {
     /// Examples per forward pass (packed into rows of at most `max_seq_len`).
     pub micro_batch: usize,
     pub learning_rate: f64,
-    pub warmup_ratio: f64,
+    /// Optimizer steps of linear warmup from 0 (the plan rounds `ratio · steps` up).
+    pub warmup_steps: u64,
     pub schedule: Schedule,
     pub weight_decay: f64,
     pub betas: [f64; 2],
@@ -59,14 +60,9 @@ impl SftConfig {
         n.div_ceil(self.global_batch) as u64
     }
 
-    /// Warmup steps: `ceil(ratio · total)`.
-    pub fn warmup_steps(&self, total: u64) -> u64 {
-        (self.warmup_ratio * total as f64).ceil() as u64
-    }
-
     /// The learning rate of step `k` (from 0) of `total`.
     pub fn lr_at(&self, k: u64, total: u64) -> f64 {
-        let warmup = self.warmup_steps(total);
+        let warmup = self.warmup_steps.min(total);
         let factor = if k < warmup {
             k as f64 / warmup.max(1) as f64
         } else {
@@ -193,8 +189,10 @@ pub struct Sft<B: AutodiffBackend> {
 pub type OnStep<'a> = dyn FnMut(&StepRecord) -> bool + 'a;
 
 impl<B: AutodiffBackend> Sft<B> {
-    /// Starts a run from host weights, or resumes from the latest checkpoint in `dirs` when
-    /// one exists.
+    /// Starts a run from host weights, or with `resume` continues from the latest checkpoint
+    /// in `dirs` when there is one. Without `resume`, an existing checkpoint is an error (a
+    /// fresh run would mix its checkpoints with the old run's).
+    #[expect(clippy::too_many_arguments, reason = "a run's inputs, all distinct")]
     pub fn new(
         config: SftConfig,
         model_config: ModelConfig,
@@ -202,6 +200,7 @@ impl<B: AutodiffBackend> Sft<B> {
         source: &Path,
         examples: &[Example],
         dirs: &RunDirs,
+        resume: bool,
         device: B::Device,
     ) -> Result<Self, SftError> {
         validate(&config, &model_config, examples)?;
@@ -224,7 +223,14 @@ impl<B: AutodiffBackend> Sft<B> {
         let mut m = zeros(&params);
         let mut v = zeros(&params);
         let mut state = fresh.clone();
-        if let Some((_, path)) = dirs.latest_checkpoint() {
+        let latest = dirs.latest_checkpoint();
+        if let (Some((_, path)), false) = (&latest, resume) {
+            return Err(SftError::Resume {
+                path: path.clone(),
+                message: "exists; resume the run (--resume) or use a new output dir".into(),
+            });
+        }
+        if let Some((_, path)) = latest {
             let bad = |message: String| SftError::Resume { path: path.clone(), message };
             let text = fs_err::read_to_string(path.join("trainer_state.json")).map_err(|e| bad(e.to_string()))?;
             let saved: TrainerState = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;

@@ -8,6 +8,7 @@ mod data;
 mod eval;
 mod generate;
 mod judge;
+mod serve;
 mod train;
 mod study;
 
@@ -21,6 +22,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Generate(args) => generate::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Study(StudyCommand::Run(args)) => study::run(args),
         Command::Study(StudyCommand::Status(args)) => study::status(args),
         Command::Study(StudyCommand::Verify(args)) => study::verify(args),

@@ -94,10 +94,13 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
 
 /// The backend that trains `backend` specs.
 fn trainer_for(backend: Backend) -> anyhow::Result<Box<dyn Trainer>> {
-    anyhow::bail!(
-        "compute.backend `{}`: training is not wired into this build yet; use --dry-run",
-        backend.as_str()
-    )
+    match backend {
+        Backend::Native => Ok(Box::new(valley_native::trainer::NativeTrainer)),
+        other => anyhow::bail!(
+            "compute.backend `{}`: training is not wired into this build yet; use --dry-run",
+            other.as_str()
+        ),
+    }
 }
 
 #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
