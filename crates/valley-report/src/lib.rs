@@ -44,6 +44,8 @@ pub use report::{
     Analysis, Artifact, Figure, Provenance, RULE, ReportConfig, analyse_study, fit_json,
     render_report,
 };
-pub use splits::{CONTRASTS, Cell, SplitComparison, SplitRow, SplitTable, StageColumn, split_table};
+pub use splits::{
+    CONTRASTS, Cell, SplitComparison, SplitRow, SplitTable, StageColumn, split_table,
+};
 pub use study::{Curve, Stage, Study, StudyError};
 pub use valley::{CurvePoint, Difference, RateFit, StudentFit, analyse};

@@ -86,7 +86,11 @@ pub struct Artifact {
 }
 
 /// `fit.json`: the rule, the settings, the provenance and one entry per student.
-pub fn fit_json(analysis: &Analysis, provenance: &Provenance, config: &ReportConfig) -> serde_json::Value {
+pub fn fit_json(
+    analysis: &Analysis,
+    provenance: &Provenance,
+    config: &ReportConfig,
+) -> serde_json::Value {
     serde_json::json!({
         "version": 1,
         "rule": RULE,

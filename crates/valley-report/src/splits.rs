@@ -148,7 +148,8 @@ pub fn split_table(study: &Study, bootstrap: &Bootstrap) -> Option<SplitTable> {
         });
         for name in &names {
             if let (Some(&a), Some(b)) = (s.splits.get(*name), s.baseline) {
-                comparisons.push(compare(&s.label, name, "baseline", &runs[a], &runs[b], bootstrap));
+                comparisons
+                    .push(compare(&s.label, name, "baseline", &runs[a], &runs[b], bootstrap));
             }
         }
         for (a, b) in CONTRASTS {

@@ -187,7 +187,9 @@ mod tests {
     fn check(lines: &[&str], expect: Result<(usize, usize), (usize, &str)>) -> Option<Study> {
         let got = Study::new(lines.iter().map(|l| run(l)).collect());
         match (&got, expect) {
-            (Ok(s), Ok((curves, stages))) => assert_eq!((s.curves.len(), s.stages.len()), (curves, stages)),
+            (Ok(s), Ok((curves, stages))) => {
+                assert_eq!((s.curves.len(), s.stages.len()), (curves, stages))
+            }
             (Err(e), Err((index, field))) => assert_eq!((e.index, e.field), (index, field), "{e}"),
             _ => panic!("{lines:?}: {got:?}"),
         }
@@ -217,11 +219,20 @@ mod tests {
     #[test]
     fn rejects_what_does_not_fit() {
         check(&[r#"{"run":"a","data_size":0}"#, r#"{"run":"a","data_size":1}"#], Err((1, "run")));
-        check(&[r#"{"run":"a","data_size":1}"#, r#"{"run":"b","data_size":1}"#], Err((1, "data_size")));
-        check(&[r#"{"run":"a","split":"easy","data_size":4}"#, r#"{"run":"b","split":"easy"}"#], Err((1, "split")));
+        check(
+            &[r#"{"run":"a","data_size":1}"#, r#"{"run":"b","data_size":1}"#],
+            Err((1, "data_size")),
+        );
+        check(
+            &[r#"{"run":"a","split":"easy","data_size":4}"#, r#"{"run":"b","split":"easy"}"#],
+            Err((1, "split")),
+        );
         check(&[r#"{"run":"a","split":"easy","base":"x"}"#], Err((0, "base")));
         check(&[r#"{"run":"a","split":"easy","base":"a"}"#], Err((0, "base")));
-        check(&[r#"{"run":"a","data_size":9}"#, r#"{"run":"b","model":"o","split":"e","base":"a"}"#], Err((1, "base")));
+        check(
+            &[r#"{"run":"a","data_size":9}"#, r#"{"run":"b","model":"o","split":"e","base":"a"}"#],
+            Err((1, "base")),
+        );
         check(&[r#"{"run":"a","pass_at_1":2.0,"data_size":1}"#], Err((0, "pass_at_1")));
     }
 }

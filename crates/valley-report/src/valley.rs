@@ -209,13 +209,14 @@ pub fn analyse(curve: &Curve, runs: &[RunResult], bootstrap: &Bootstrap) -> Stud
     }
     let depth = difference(base_run, bottom_run, bootstrap);
     let last = curve.points.len() - 1;
-    let rise = (bottom < last).then(|| difference(&runs[curve.points[last]], bottom_run, bootstrap));
+    let rise =
+        (bottom < last).then(|| difference(&runs[curve.points[last]], bottom_run, bootstrap));
     let size = |s: u64| crate::render::size_label(s);
     let bottom_size = size(fit.points[bottom].data_size);
     fit.reason = match (&depth, &rise) {
-        (d, _) if d.difference <= 0.0 => format!(
-            "no dip: the lowest trained score ({bottom_size}) is not below the baseline"
-        ),
+        (d, _) if d.difference <= 0.0 => {
+            format!("no dip: the lowest trained score ({bottom_size}) is not below the baseline")
+        }
         (d, _) if !d.significant => format!(
             "the dip at {bottom_size} ({:+.4}) is within its 95% interval [{:.4}, {:.4}] of zero",
             -d.difference, -d.ci95[1], -d.ci95[0]
@@ -229,8 +230,13 @@ pub fn analyse(curve: &Curve, runs: &[RunResult], bootstrap: &Bootstrap) -> Stud
         ),
         (d, Some(r)) => format!(
             "valley at {bottom_size}: {:.4} below the baseline (95% [{:.4}, {:.4}]), then {:+.4} by {} (95% [{:.4}, {:.4}])",
-            d.difference, d.ci95[0], d.ci95[1], r.difference,
-            size(fit.points[last].data_size), r.ci95[0], r.ci95[1]
+            d.difference,
+            d.ci95[0],
+            d.ci95[1],
+            r.difference,
+            size(fit.points[last].data_size),
+            r.ci95[0],
+            r.ci95[1]
         ),
     };
     fit.valley_detected = depth.significant && rise.as_ref().is_some_and(|r| r.significant);

@@ -15,8 +15,7 @@ fn fixture(name: &str) -> PathBuf {
 
 fn load(name: &str) -> Study {
     let text = std::fs::read_to_string(fixture(name)).unwrap();
-    let runs: Vec<RunResult> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let runs: Vec<RunResult> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     Study::new(runs).unwrap()
 }
 
@@ -165,9 +164,20 @@ fn every_artifact_is_rendered() {
     let artifacts = render_report(&a, &provenance(), &ReportConfig::default()).unwrap();
     let names: Vec<&str> = artifacts.iter().map(|x| x.path.as_str()).collect();
     for want in [
-        "fit.json", "scaling.md", "scaling.csv", "scaling.tex", "splits.json", "splits.md",
-        "splits.csv", "comparisons.csv", "splits.tex", "valley-qwen-2-5.svg", "valley-qwen-2-5.png",
-        "valley-llama-3-1.svg", "valley-llama-3-1.png", "index.html",
+        "fit.json",
+        "scaling.md",
+        "scaling.csv",
+        "scaling.tex",
+        "splits.json",
+        "splits.md",
+        "splits.csv",
+        "comparisons.csv",
+        "splits.tex",
+        "valley-qwen-2-5.svg",
+        "valley-qwen-2-5.png",
+        "valley-llama-3-1.svg",
+        "valley-llama-3-1.png",
+        "index.html",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
@@ -179,5 +189,8 @@ fn every_artifact_is_rendered() {
     assert!(students[0]["slope_per_decade"].as_f64().unwrap() > 0.0);
     assert!(students[0]["r2"].as_f64().is_some());
     let scaling = String::from_utf8(artifacts[1].bytes.clone()).unwrap();
-    assert!(scaling.contains("| 1K | 0.058 | [0.036, 0.092] | 0.1842 | 0.1406 | 279 | 279 |"), "{scaling}");
+    assert!(
+        scaling.contains("| 1K | 0.058 | [0.036, 0.092] | 0.1842 | 0.1406 | 279 | 279 |"),
+        "{scaling}"
+    );
 }

@@ -48,9 +48,10 @@ pub(crate) enum Command {
     /// resumably; show its state; verify its provenance.
     #[command(subcommand)]
     Study(StudyCommand),
-    /// Serve a model (HF folder or GGUF; Qwen2 or Llama family) over an OpenAI-compatible API
-    /// (/v1/models, /v1/chat/completions, /v1/completions) with valley's native generator.
-    Serve(ServeArgs),
+    /// From per-run results, the scaling tables (Markdown, CSV, LaTeX), the valley analysis per
+    /// student (fit.json), the split comparisons with paired statistics, figures (SVG, PNG) and
+    /// an HTML page, with a manifest.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -571,27 +572,26 @@ pub(crate) struct TrainArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct ServeArgs {
-    /// The model: a Hugging Face folder (config.json + *.safetensors) or a `.gguf` file.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) model: PathBuf,
-    /// Tokenizer folder (tokenizer.json + tokenizer_config.json) [default: the model's own; a
-    /// GGUF file's from its metadata].
-    #[arg(long, value_name = "DIR")]
-    pub(crate) tokenizer: Option<PathBuf>,
-    /// A Jinja chat template overriding the tokenizer's.
+pub(crate) struct ReportArgs {
+    /// Run results: one record per run (`run`, `model`, `data_size` and/or `split`, optional
+    /// `base`, `pass_at_1`, `pass_at_1_ci95`, `completion_rate`, `think_tag_rate`,
+    /// `n_problems`, `n_samples`, optional `per_problem` or `verdicts`), as `valley study` writes.
     #[arg(long, value_name = "FILE")]
-    pub(crate) chat_template: Option<PathBuf>,
-    /// The model name `/v1/models` lists [default: the file or folder name].
-    #[arg(long, value_name = "NAME")]
-    pub(crate) name: Option<String>,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
-    pub(crate) host: String,
-    /// Port to listen on (0 picks a free one; the address is printed on stderr).
-    #[arg(long, default_value_t = 8000, value_name = "PORT")]
-    pub(crate) port: u16,
-    /// Where the model runs: cpu, or cuda (a build with `--features cuda`).
-    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
-    pub(crate) device: String,
+    pub(crate) results: PathBuf,
+    /// Output folder: fit.json, scaling.{md,csv,tex}, splits.*, comparisons.csv, figures,
+    /// index.html, manifest.json.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Bootstrap resamples for the intervals drawn from per-problem outcomes.
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    pub(crate) bootstrap_resamples: u32,
+    /// Bootstrap seed (the same seed gives the same intervals on any machine).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub(crate) bootstrap_seed: u64,
+    /// PNG size relative to the SVG (720x460).
+    #[arg(long, default_value_t = 2.0, value_name = "X")]
+    pub(crate) png_scale: f32,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

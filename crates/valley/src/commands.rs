@@ -8,7 +8,7 @@ mod data;
 mod eval;
 mod generate;
 mod judge;
-mod serve;
+mod report;
 mod train;
 mod study;
 
@@ -21,8 +21,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Judge(args) => judge::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Report(args) => report::run(args),
         Command::Train(args) => train::run(args),
-        Command::Serve(args) => serve::run(args),
         Command::Study(StudyCommand::Run(args)) => study::run(args),
         Command::Study(StudyCommand::Status(args)) => study::status(args),
         Command::Study(StudyCommand::Verify(args)) => study::verify(args),

@@ -46,7 +46,14 @@ mod tests {
 
     #[test]
     fn sizes() {
-        for (n, s) in [(0, "Baseline"), (1000, "1K"), (1500, "1.5K"), (30_000, "30K"), (500, "500"), (2_000_000, "2M")] {
+        for (n, s) in [
+            (0, "Baseline"),
+            (1000, "1K"),
+            (1500, "1.5K"),
+            (30_000, "30K"),
+            (500, "500"),
+            (2_000_000, "2M"),
+        ] {
             assert_eq!(size_label(n), s);
         }
         assert_eq!(opt(None, 3), "—");

@@ -93,7 +93,11 @@ pub fn index_html(analysis: &Analysis, figures: &[Figure], provenance: &Provenan
         s.push_str("</tbody></table>\n<table id=\"comparisons\"><thead><tr><th>Stage</th><th>Comparison</th><th>Difference</th><th>Relative</th><th>95% CI</th><th>Method</th><th>Better (a/b)</th><th>McNemar p</th><th>Cohen's h</th><th>d_z</th></tr></thead><tbody>\n");
         for c in &t.comparisons {
             let (counts, p, dz) = match &c.paired {
-                Some(p) => (format!("{}/{}", p.a_better, p.b_better), p_value(p.mcnemar_p), opt(p.cohens_dz, 3)),
+                Some(p) => (
+                    format!("{}/{}", p.a_better, p.b_better),
+                    p_value(p.mcnemar_p),
+                    opt(p.cohens_dz, 3),
+                ),
                 None => ("—".into(), "—".into(), "—".into()),
             };
             let _ = writeln!(

@@ -34,8 +34,8 @@ pub fn scaling_md(analysis: &Analysis, provenance: &Provenance) -> String {
 
 /// One sentence summing up a student's valley analysis.
 pub(crate) fn fit_sentence(f: &crate::StudentFit) -> String {
-    let mut s = if f.valley_detected { "**Valley detected**: " } else { "**No valley**: " }
-        .to_owned();
+    let mut s =
+        if f.valley_detected { "**Valley detected**: " } else { "**No valley**: " }.to_owned();
     s.push_str(&f.reason);
     if let Some(r) = f.depth_ratio {
         let _ = write!(s, "; bottom/baseline = {r:.2}");

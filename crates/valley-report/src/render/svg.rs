@@ -192,10 +192,18 @@ pub fn valley_svg(fit: &StudentFit, provenance: &Provenance) -> String {
         legend.push((BASE, "7 5", "untrained baseline (band: 95% interval)".to_owned()));
     }
     if let (Some(b), Some(r2)) = (fit.slope_per_decade, fit.r2) {
-        legend.push((FIT, "solid", format!("log-linear past the bottom: {b:+.3}/decade, R² {r2:.3}")));
+        legend.push((
+            FIT,
+            "solid",
+            format!("log-linear past the bottom: {b:+.3}/decade, R² {r2:.3}"),
+        ));
     }
     if let Some(p) = &fit.power_law {
-        legend.push((POWER, "3 3", format!("power law {:.3}·n^{:.2}, R² {:.3}", p.coefficient, p.exponent, p.r2)));
+        legend.push((
+            POWER,
+            "3 3",
+            format!("power law {:.3}·n^{:.2}, R² {:.3}", p.coefficient, p.exponent, p.r2),
+        ));
     }
     let lh = 18.0;
     let _ = writeln!(
@@ -207,7 +215,8 @@ pub fn valley_svg(fit: &StudentFit, provenance: &Provenance) -> String {
     );
     for (k, (colour, dash, text)) in legend.iter().enumerate() {
         let yk = TOP + 20.0 + lh * k as f64;
-        let dash = if *dash == "solid" { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
+        let dash =
+            if *dash == "solid" { String::new() } else { format!(r#" stroke-dasharray="{dash}""#) };
         let _ = write!(
             s,
             r##"<line x1="{0}" y1="{yk:.1}" x2="{1}" y2="{yk:.1}" stroke="{colour}" stroke-width="2"{dash}/>

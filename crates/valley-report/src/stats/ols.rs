@@ -66,7 +66,15 @@ pub fn ols(x: &[f64], y: &[f64]) -> Option<Ols> {
     } else {
         (None, None)
     };
-    Some(Ols { n, intercept, slope, r2: r_squared(ss_res, ss_tot), slope_se, slope_ci95, slope_weights })
+    Some(Ols {
+        n,
+        intercept,
+        slope,
+        r2: r_squared(ss_res, ss_tot),
+        slope_se,
+        slope_ci95,
+        slope_weights,
+    })
 }
 
 /// A power law `y = coefficient · size^exponent`.
@@ -105,11 +113,7 @@ pub fn power_law(size: &[f64], y: &[f64]) -> Option<PowerLaw> {
 
 /// `1 − SS_res/SS_tot`; a flat series is explained perfectly only by a perfect fit.
 fn r_squared(ss_res: f64, ss_tot: f64) -> f64 {
-    if ss_tot <= 0.0 {
-        if ss_res <= 1e-24 { 1.0 } else { 0.0 }
-    } else {
-        1.0 - ss_res / ss_tot
-    }
+    if ss_tot <= 0.0 { if ss_res <= 1e-24 { 1.0 } else { 0.0 } } else { 1.0 - ss_res / ss_tot }
 }
 
 #[cfg(test)]
@@ -149,6 +153,8 @@ mod tests {
         let sizes = [1e3, 1e4, 3e4];
         let y: Vec<f64> = sizes.iter().map(|s: &f64| 0.002 * s.powf(0.5)).collect();
         let p = power_law(&sizes, &y).unwrap();
-        assert!((p.coefficient - 0.002).abs() < 1e-12 && close(p.exponent, 0.5) && close(p.r2, 1.0));
+        assert!(
+            (p.coefficient - 0.002).abs() < 1e-12 && close(p.exponent, 0.5) && close(p.r2, 1.0)
+        );
     }
 }

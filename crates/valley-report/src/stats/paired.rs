@@ -54,8 +54,7 @@ pub fn paired(
     b: &BTreeMap<String, f64>,
     bootstrap: &Bootstrap,
 ) -> Option<Paired> {
-    let pairs: Vec<(f64, f64)> =
-        a.iter().filter_map(|(q, x)| b.get(q).map(|y| (*x, *y))).collect();
+    let pairs: Vec<(f64, f64)> = a.iter().filter_map(|(q, x)| b.get(q).map(|y| (*x, *y))).collect();
     let n = pairs.len();
     if n == 0 {
         return None;
@@ -144,7 +143,10 @@ mod tests {
         assert_eq!((p.a, p.b, p.difference), (0.75, 0.25, 0.5));
         assert_eq!(p.mcnemar_p, 0.5);
         assert!(p.ci95[0] >= 0.0 && p.ci95[1] <= 1.0 && p.ci95[0] < 0.5 && p.ci95[1] > 0.5);
-        assert!((p.cohens_h - (2.0 * 0.75f64.sqrt().asin() - 2.0 * 0.25f64.sqrt().asin())).abs() < 1e-12);
+        assert!(
+            (p.cohens_h - (2.0 * 0.75f64.sqrt().asin() - 2.0 * 0.25f64.sqrt().asin())).abs()
+                < 1e-12
+        );
         // d = 1, 0, 0, 1: mean 0.5, sd 0.57735
         assert!((p.cohens_dz.unwrap() - 0.5 / (1.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert!(paired(&a, &m(&[("x", 1.0)]), &Bootstrap::default()).is_none());
