@@ -52,6 +52,9 @@ pub(crate) enum Command {
     /// student (fit.json), the split comparisons with paired statistics, figures (SVG, PNG) and
     /// an HTML page, with a manifest.
     Report(ReportArgs),
+    /// Serve a model (HF folder or GGUF; Qwen2 or Llama family) over an OpenAI-compatible API
+    /// (/v1/models, /v1/chat/completions, /v1/completions) with valley's native generator.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -569,6 +572,32 @@ pub(crate) struct TrainArgs {
     /// Print the plan (or the run's summary) as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The model: a Hugging Face folder (config.json + *.safetensors) or a `.gguf` file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) model: PathBuf,
+    /// Tokenizer folder (tokenizer.json + tokenizer_config.json) [default: the model's own; a
+    /// GGUF file's from its metadata].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) tokenizer: Option<PathBuf>,
+    /// A Jinja chat template overriding the tokenizer's.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chat_template: Option<PathBuf>,
+    /// The model name `/v1/models` lists [default: the file or folder name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub(crate) host: String,
+    /// Port to listen on (0 picks a free one; the address is printed on stderr).
+    #[arg(long, default_value_t = 8000, value_name = "PORT")]
+    pub(crate) port: u16,
+    /// Where the model runs: cpu, or cuda (a build with `--features cuda`).
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub(crate) device: String,
 }
 
 #[derive(Debug, Args)]

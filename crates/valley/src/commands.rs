@@ -9,6 +9,7 @@ mod eval;
 mod generate;
 mod judge;
 mod report;
+mod serve;
 mod train;
 mod study;
 
@@ -23,6 +24,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
         Command::Train(args) => train::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Study(StudyCommand::Run(args)) => study::run(args),
         Command::Study(StudyCommand::Status(args)) => study::status(args),
         Command::Study(StudyCommand::Verify(args)) => study::verify(args),
