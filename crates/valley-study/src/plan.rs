@@ -382,7 +382,11 @@ impl Builder<'_> {
                 (path_str(&p), vec![input], json!({"student": name}))
             }
             (None, Some(h)) => (h.clone(), vec![], json!({"student": name, "hub": h})),
-            (None, None) => unreachable!("bug: the spec check requires a path or a hub id"),
+            (None, None) => (
+                String::new(),
+                vec![],
+                json!({"student": name, "init": serde_json::to_value(&st.init).unwrap_or(Value::Null)}),
+            ),
         }
     }
 
@@ -414,7 +418,8 @@ impl Builder<'_> {
             split: None,
             base: None,
         };
-        let (model, inputs, identity) = self.student_model(student);
+        let (model, mut inputs, identity) = self.student_model(student);
+        inputs.extend(self.tokenizer_inputs(student));
         self.generate_and_eval(run, model, None, inputs, identity);
     }
 
@@ -510,10 +515,15 @@ impl Builder<'_> {
         let mut config = self.spec.spec.train.clone();
         merge(&mut config, &st.train);
         merge(&mut config, grid_train);
-        let mut model = table([
-            ("name", toml::Value::String(id.clone())),
-            ("path", toml::Value::String(model_path)),
-        ]);
+        let mut model = table([("name", toml::Value::String(id.clone()))]);
+        match (&base, &st.init) {
+            (None, Some(init)) => {
+                model.insert("init".into(), toml::Value::Table(init.clone()));
+            }
+            _ => {
+                model.insert("path".into(), toml::Value::String(model_path));
+            }
+        }
         if let Some(t) = tokenizer {
             model.insert("tokenizer".into(), toml::Value::String(t));
         }
@@ -627,7 +637,15 @@ impl Builder<'_> {
         opt(&mut args, "--limit", spec.benchmark.limit.map(|v| v.to_string()));
         args.extend(spec.benchmark.select_args());
         let serve = if g.serve {
-            let mut s = vec!["serve".into(), "--model".into(), model];
+            let st = self.student(&run.student);
+            let mut s =
+                vec!["serve".into(), "--model".into(), model, "--name".into(), name.clone()];
+            if let Some(t) = &st.tokenizer {
+                s.extend(["--tokenizer".into(), path_str(&self.spec.resolve(t))]);
+            }
+            if let Some(t) = &st.chat_template {
+                s.extend(["--chat-template".into(), path_str(&self.spec.resolve(t))]);
+            }
             s.extend(g.serve_args.iter().cloned());
             Some(s)
         } else {

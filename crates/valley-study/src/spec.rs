@@ -172,6 +172,10 @@ pub struct StudentSpec {
     /// A hub id (`Qwen/Qwen2.5-7B-Instruct`), passed to engines that fetch it themselves.
     #[serde(default)]
     pub hub: Option<String>,
+    /// Instead of weights: a randomly initialised model of this shape (`[model.init]` of the
+    /// train spec: `family`, `hidden-size`, …), for tests and smoke runs.
+    #[serde(default)]
+    pub init: Option<toml::Table>,
     /// Parameters, for the cost estimate.
     #[serde(default)]
     pub params: Option<f64>,
@@ -547,11 +551,21 @@ impl LoadedSpec {
         }
         for (name, st) in &s.students {
             check_name(name).map_err(|m| self.invalid(text, name, m))?;
-            if st.path.is_some() == st.hub.is_some() {
+            let given = usize::from(st.path.is_some())
+                + usize::from(st.hub.is_some())
+                + usize::from(st.init.is_some());
+            if given != 1 {
                 return Err(self.invalid(
                     text,
                     name,
-                    format!("student `{name}`: give exactly one of `path` and `hub`"),
+                    format!("student `{name}`: give exactly one of `path`, `hub` and `init`"),
+                ));
+            }
+            if st.init.is_some() && st.tokenizer.is_none() {
+                return Err(self.invalid(
+                    text,
+                    name,
+                    format!("student `{name}`: a randomly initialised student needs a `tokenizer`"),
                 ));
             }
         }
@@ -589,8 +603,18 @@ impl LoadedSpec {
             }
         }
         for b in &s.baselines {
-            if !s.students.contains_key(b) {
-                return Err(self.invalid(text, "baselines", format!("no student named `{b}`")));
+            match s.students.get(b) {
+                None => {
+                    return Err(self.invalid(text, "baselines", format!("no student named `{b}`")));
+                }
+                Some(st) if st.init.is_some() => {
+                    return Err(self.invalid(
+                        text,
+                        "baselines",
+                        format!("student `{b}` has no weights to evaluate untrained (`init`)"),
+                    ));
+                }
+                Some(_) => {}
             }
         }
         for grid in &s.runs {
