@@ -380,3 +380,79 @@ fn rate_fits(curve: &Curve, runs: &[RunResult]) -> BTreeMap<String, RateFit> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::study::Study;
+
+    fn curve(baseline: f64, scores: &[(u64, f64)], n: u64) -> StudentFit {
+        let mut runs = vec![run(0, baseline, n)];
+        runs.extend(scores.iter().map(|&(s, y)| run(s, y, n)));
+        let study = Study::new(runs).unwrap();
+        analyse(
+            &study.curves[0],
+            &study.runs,
+            &Bootstrap { resamples: 200, ..Bootstrap::default() },
+        )
+    }
+
+    fn run(size: u64, score: f64, n: u64) -> RunResult {
+        serde_json::from_value(serde_json::json!({
+            "run": format!("r{size}"), "model": "m", "data_size": size, "pass_at_1": score,
+            "n_problems": n, "n_samples": n,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_deep_dip_with_many_problems_is_a_valley_and_needs_a_baseline() {
+        let f = curve(0.3, &[(1000, 0.1), (10_000, 0.35), (30_000, 0.45)], 1000);
+        assert!(f.valley_detected, "{}", f.reason);
+        assert_eq!((f.min_size, f.fit_sizes.len()), (Some(1000), 3));
+        // the same dip on 20 problems is within noise
+        let f = curve(0.3, &[(1000, 0.1), (10_000, 0.35), (30_000, 0.45)], 20);
+        assert!(!f.valley_detected, "{}", f.reason);
+        let study = Study::new(vec![run(1000, 0.1, 500), run(10_000, 0.3, 500)]).unwrap();
+        let f = analyse(&study.curves[0], &study.runs, &Bootstrap::default());
+        assert!(!f.valley_detected && f.reason.contains("no baseline"), "{}", f.reason);
+        assert_eq!(f.min_size, Some(1000));
+    }
+
+    proptest::proptest! {
+        /// A curve that never drops below its baseline is never a valley, whatever its shape.
+        #[test]
+        fn no_dip_no_valley(
+            base in 0.01f64..0.9,
+            rises in proptest::collection::vec(0.0f64..0.1, 2..5),
+            n in 10u64..5000,
+        ) {
+            let scores: Vec<(u64, f64)> = rises
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (1000 * 10u64.pow(k as u32), (base + r).min(1.0)))
+                .collect();
+            let f = curve(base, &scores, n);
+            proptest::prop_assert!(!f.valley_detected, "{}", f.reason);
+            proptest::prop_assert!(f.depth_ratio.unwrap() >= 1.0);
+        }
+
+        /// The depth test agrees with the independent interval: detected dips are real ones.
+        #[test]
+        fn detected_valleys_dip_and_recover(
+            base in 0.05f64..0.9,
+            ys in proptest::collection::vec(0.0f64..1.0, 2..5),
+            n in 10u64..5000,
+        ) {
+            let scores: Vec<(u64, f64)> =
+                ys.iter().enumerate().map(|(k, y)| (1000 * 10u64.pow(k as u32), *y)).collect();
+            let f = curve(base, &scores, n);
+            if f.valley_detected {
+                let bottom = f.min_score.unwrap();
+                proptest::prop_assert!(bottom < base);
+                proptest::prop_assert!(f.points.last().unwrap().pass_at_1 > bottom);
+                proptest::prop_assert!(f.depth.unwrap().ci95[0] > 0.0);
+            }
+        }
+    }
+}
