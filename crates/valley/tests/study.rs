@@ -389,3 +389,80 @@ fn ctrl_c_stops_the_running_steps_and_a_rerun_finishes() {
     assert_eq!(ran(&summary), 3, "{summary}");
     assert_eq!(read_jsonl(&dir.path().join("out/generate/tiny/base/generations.jsonl")).len(), 12);
 }
+
+/// A randomly initialised tiny Qwen2-shaped student (byte-level tokenizer) trained natively on 4
+/// traces, then trained further from that checkpoint (the paper's continued stage), each served
+/// by `valley serve`, sampled, judged, collected and reported: every kind of step, for real.
+#[test]
+fn tiny_native_student_trains_continues_serves_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = repo();
+    let text = format!(
+        r#"[study]
+name = "tiny-train"
+out = "out"
+
+[benchmark]
+problems = "{bench}"
+limit = 2
+
+[students.tiny]
+tokenizer = "{tok}"
+init = {{ family = "qwen2", hidden-size = 32, intermediate-size = 64, num-hidden-layers = 1, num-attention-heads = 2, num-key-value-heads = 1 }}
+
+[datasets.scaling]
+traces = "{traces}"
+sizes = [4]
+seed = 1
+
+[[runs]]
+students = ["tiny"]
+data = ["scaling/4"]
+from = ["base", "tiny/scaling-4"]
+
+[train.train]
+epochs = 1
+global-batch = 4
+micro-batch = 4
+learning-rate = 3e-3
+max-seq-len = 1024
+gradient-checkpointing = false
+precision = "fp32"
+
+[train.data]
+over-length = "truncate"
+
+[train.compute]
+backend = "native"
+device = "cpu"
+gpus-per-node = 1
+sharding = "none"
+
+[generate]
+serve = true
+max-tokens = 8
+"#,
+        bench = r.join("examples/data/leetcode-lcb.jsonl").display(),
+        tok = r.join("fixtures/tokenizers/byte-chatml").display(),
+        traces = r.join("examples/train/data/tiny-traces.jsonl").display(),
+    );
+    std::fs::write(dir.path().join("study.toml"), text).unwrap();
+    let s = run(dir.path());
+    // data, 2 x (train, generate, eval), results, report
+    assert_eq!((s["steps"].as_u64(), ran(&s)), (Some(9), 9), "{s}");
+    let out = dir.path().join("out");
+    let cfg =
+        std::fs::read_to_string(out.join("train/tiny/scaling-4+scaling-4/train.toml")).unwrap();
+    let init = cfg.lines().find(|l| l.starts_with("path = ")).unwrap_or_else(|| panic!("{cfg}"));
+    // The first run's final checkpoint, in its published folder (not where it was trained).
+    assert!(init.contains("/train/tiny/scaling-4/run/") && !init.contains(".partial"), "{init}");
+    assert!(!cfg.contains("[model.init]"), "{cfg}");
+    let results = read_jsonl(&out.join("results/results.jsonl"));
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["base"], "tiny/scaling-4");
+    assert!(out.join("report/fit.json").exists());
+    let again = run(dir.path());
+    assert_eq!(ran(&again), 0, "{again}");
+    let v = json_of(&valley(&["study", "verify", "study.toml", "--json"], dir.path()));
+    assert_eq!((v["ok"].as_u64(), v["mismatched"].as_u64()), (Some(9), Some(0)), "{v}");
+}
