@@ -41,7 +41,7 @@ pub mod valley;
 
 pub use render::{RenderPngError, size_label, svg_to_png};
 pub use report::{
-    Analysis, Artifact, Figure, Provenance, RULE, ReportConfig, analyse_study, fit_json,
+    Analysis, Artifact, Figure, Provenance, RULE, ReportConfig, RunRow, analyse_study, fit_json,
     render_report,
 };
 pub use splits::{

@@ -9,7 +9,7 @@ mod markdown;
 mod png;
 mod svg;
 
-pub use csv::{comparisons_csv, scaling_csv, splits_csv};
+pub use csv::{comparisons_csv, runs_csv, scaling_csv, splits_csv};
 pub use format::size_label;
 pub use html::index_html;
 pub use latex::{scaling_tex, splits_tex};

@@ -57,6 +57,33 @@ pub struct Analysis {
     pub students: Vec<StudentFit>,
     /// The split comparisons, when the study has split runs.
     pub splits: Option<SplitTable>,
+    /// Every run, in input order (runs continued from a base without a split appear only here).
+    pub runs: Vec<RunRow>,
+}
+
+/// One run as the all-runs table shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRow {
+    /// Run name.
+    pub run: String,
+    /// The student.
+    pub model: String,
+    /// The run continued from.
+    pub base: Option<String>,
+    /// The data group.
+    pub split: Option<String>,
+    /// Training examples.
+    pub data_size: Option<u64>,
+    /// pass@1 with its interval.
+    pub pass_at_1: crate::stats::Estimate,
+    /// Completion rate.
+    pub completion_rate: Option<f64>,
+    /// Think-tag rate.
+    pub think_tag_rate: Option<f64>,
+    /// Problems evaluated.
+    pub n_problems: u64,
+    /// Samples evaluated.
+    pub n_samples: u64,
 }
 
 /// Analyses every curve and stage of `study`.
@@ -64,6 +91,22 @@ pub fn analyse_study(study: &Study, config: &ReportConfig) -> Analysis {
     Analysis {
         students: study.curves.iter().map(|c| analyse(c, &study.runs, &config.bootstrap)).collect(),
         splits: split_table(study, &config.bootstrap),
+        runs: study
+            .runs
+            .iter()
+            .map(|r| RunRow {
+                run: r.run.clone(),
+                model: r.model.clone(),
+                base: r.base.clone(),
+                split: r.split.clone(),
+                data_size: r.data_size,
+                pass_at_1: crate::stats::estimate(r, &config.bootstrap),
+                completion_rate: r.completion_rate,
+                think_tag_rate: r.think_tag_rate,
+                n_problems: r.n_problems,
+                n_samples: r.n_samples,
+            })
+            .collect(),
     }
 }
 
@@ -125,6 +168,7 @@ pub fn render_report(
     text("scaling.md", render::scaling_md(analysis, provenance));
     text("scaling.csv", render::scaling_csv(analysis));
     text("scaling.tex", render::scaling_tex(analysis, provenance));
+    text("runs.csv", render::runs_csv(analysis));
     if let Some(t) = &analysis.splits {
         text(
             "splits.json",

@@ -168,6 +168,7 @@ fn every_artifact_is_rendered() {
         "scaling.md",
         "scaling.csv",
         "scaling.tex",
+        "runs.csv",
         "splits.json",
         "splits.md",
         "splits.csv",
@@ -188,6 +189,13 @@ fn every_artifact_is_rendered() {
     assert!(students[0]["depth_ratio"].as_f64().unwrap() < 0.5);
     assert!(students[0]["slope_per_decade"].as_f64().unwrap() > 0.0);
     assert!(students[0]["r2"].as_f64().is_some());
+    let runs = artifacts.iter().find(|x| x.path == "runs.csv").unwrap();
+    let runs = String::from_utf8(runs.bytes.clone()).unwrap();
+    assert_eq!(runs.lines().count(), 17, "{runs}");
+    assert!(
+        runs.contains("\nqwen2.5-30k-easy,Qwen2.5-7B-Instruct,qwen2.5-30k,easy,4000,0.352,"),
+        "{runs}"
+    );
     let scaling = String::from_utf8(artifacts[1].bytes.clone()).unwrap();
     assert!(
         scaling.contains("| 1K | 0.058 | [0.036, 0.092] | 0.1842 | 0.1406 | 279 | 279 |"),

@@ -243,7 +243,7 @@ fn html_page_loads_in_headless_chromium() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dom = String::from_utf8_lossy(&o.stdout);
-    for id in ["fits", "scaling-0", "scaling-1", "splits", "comparisons", "provenance"] {
+    for id in ["fits", "scaling-0", "scaling-1", "splits", "comparisons", "runs", "provenance"] {
         assert!(dom.contains(&format!("<table id=\"{id}\"")), "table {id} missing:\n{dom}");
     }
     for img in ["valley-qwen-2-5.svg", "valley-llama-3-1.svg"] {

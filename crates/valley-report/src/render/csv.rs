@@ -101,6 +101,34 @@ pub fn comparisons_csv(analysis: &Analysis) -> Option<String> {
     Some(s)
 }
 
+/// Every run, in input order.
+pub fn runs_csv(analysis: &Analysis) -> String {
+    let mut s = String::from(
+        "run,model,base,split,data_size,pass_at_1,ci95_lo,ci95_hi,ci_source,completion_rate,think_tag_rate,n_problems,n_samples\n",
+    );
+    for r in &analysis.runs {
+        row(
+            &mut s,
+            &[
+                r.run.clone(),
+                r.model.clone(),
+                r.base.clone().unwrap_or_default(),
+                r.split.clone().unwrap_or_default(),
+                r.data_size.map_or_else(String::new, |d| d.to_string()),
+                format!("{}", r.pass_at_1.value),
+                format!("{}", r.pass_at_1.ci95[0]),
+                format!("{}", r.pass_at_1.ci95[1]),
+                r.pass_at_1.source.name().into(),
+                num(r.completion_rate),
+                num(r.think_tag_rate),
+                r.n_problems.to_string(),
+                r.n_samples.to_string(),
+            ],
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

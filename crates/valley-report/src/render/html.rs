@@ -118,6 +118,24 @@ pub fn index_html(analysis: &Analysis, figures: &[Figure], provenance: &Provenan
         }
         s.push_str("</tbody></table>\n<p>* the 95% interval excludes zero. Tables: <a href=\"splits.md\">Markdown</a> · <a href=\"splits.csv\">CSV</a> · <a href=\"splits.tex\">LaTeX</a> · <a href=\"comparisons.csv\">comparisons CSV</a> · <a href=\"splits.json\">JSON</a></p>\n");
     }
+    s.push_str("<h2>All runs</h2>\n<table id=\"runs\"><thead><tr><th>Run</th><th>Student</th><th>Base</th><th>Split</th><th>Data</th><th>pass@1</th><th>95% CI</th><th>Completion rate</th><th>Think-tag rate</th><th>Problems</th></tr></thead><tbody>\n");
+    for r in &analysis.runs {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            xml(&r.run),
+            xml(&r.model),
+            xml(r.base.as_deref().unwrap_or("—")),
+            xml(r.split.as_deref().unwrap_or("—")),
+            r.data_size.map_or_else(|| "—".into(), size_label),
+            r.pass_at_1.value,
+            interval(r.pass_at_1.ci95, 3),
+            opt(r.completion_rate, 4),
+            opt(r.think_tag_rate, 4),
+            r.n_problems
+        );
+    }
+    s.push_str("</tbody></table>\n<p><a href=\"runs.csv\">CSV</a></p>\n");
     let _ = write!(
         s,
         "<h2>Provenance</h2>\n<table id=\"provenance\"><tbody><tr><td>valley</td><td>{}</td></tr><tr><td>git revision</td><td>{}</td></tr><tr><td>results</td><td>{}</td></tr><tr><td>results sha256</td><td>{}</td></tr></tbody></table>\n<p>Every file's sha256: <a href=\"manifest.json\">manifest.json</a>.</p>\n<script>window.addEventListener('load',function(){{var n=0;for(var i=0;i<document.images.length;i++){{if(document.images[i].complete&&document.images[i].naturalWidth>0)n++;}}document.body.setAttribute('data-images-loaded',String(n));}});</script>\n</body></html>\n",
