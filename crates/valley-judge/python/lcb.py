@@ -55,21 +55,31 @@ def lcb_guard():
 
 def lcb_strip_main_guard(code):
     """Inline a final `if __name__ == '__main__':` block (exactly that spelling after unparse)."""
+    return lcb_strip_main_guard_tree(code)[0]
+
+
+def lcb_strip_main_guard_tree(code):
+    """lcb_strip_main_guard, plus the parse of the code returned when it is the input unchanged
+    (so lcb_wrap_stdio need not parse the same text again), else None; and the parse of the
+    input (None if it does not parse)."""
+    tree = None
     try:
         tree = ast.parse(code)
         last = tree.body[-1]
         if isinstance(last, ast.If) and ast.unparse(last.test).strip() == "__name__ == '__main__'":
-            code = ast.unparse(tree.body[:-1]) + "\n" + ast.unparse(last.body)
+            return ast.unparse(tree.body[:-1]) + "\n" + ast.unparse(last.body), None, tree
+        return code, tree, tree
     except:  # noqa: E722 -- any failure (empty module, bad syntax) leaves the code as it is
-        pass
-    return code
+        return code, None, tree
 
 
-def lcb_wrap_stdio(code):
+def lcb_wrap_stdio(code, tree=None):
     """Top-level imports stay at module level; every other statement moves into
-    `wrapped_function()`. Unparseable code is returned unchanged (and fails to compile)."""
+    `wrapped_function()`. Unparseable code is returned unchanged (and fails to compile). `tree`
+    is `ast.parse(code)` when the caller has it."""
     try:
-        tree = ast.parse(code)
+        if tree is None:
+            tree = ast.parse(code)
         imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
         rest = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
         fields = dict(
@@ -151,24 +161,81 @@ def lcb_build_template():
 
 
 def lcb_prepare(req):
-    """Zygote side: the transformed and compiled candidate as (code object, transformed source),
-    or None to leave everything to the grading child."""
-    if LCB_TEMPLATE is None:
-        return None
+    """Zygote side: sets `_prepared` in the request to the transformed and compiled candidate as
+    (code object, transformed source), unless the child must do it the reference way, and
+    `_preguard` to whether the child must import LCB_PREGUARD_MODULES before the guard."""
+    code = req["code"]
+    tree = None
     try:
-        code = req["code"]
         if req.get("fn_name") is None:
-            full = lcb_wrap_stdio(lcb_strip_main_guard(code))
+            stripped, stripped_tree, tree = lcb_strip_main_guard_tree(code)
+            full = lcb_wrap_stdio(stripped, stripped_tree)
         else:
             full = LCB_PRELUDE + "\n\n" + code
-        if not full.startswith(LCB_PRELUDE):
-            return None  # the transformation failed: the code runs as it is, without prelude
+        req["_preguard"] = lcb_preguard_needed(code, tree)
+        if LCB_TEMPLATE is None or not full.startswith(LCB_PRELUDE):
+            return  # no template, or the transformation failed: the code runs as it is
         src = "pass" + "\n" * LCB_PRELUDE.count("\n") + full[len(LCB_PRELUDE):]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the child's stderr is /dev/null anyway
-            return compile(src, "<string>", "exec"), full
+            req["_prepared"] = compile(src, "<string>", "exec"), full
     except BaseException:
-        return None
+        req.pop("_prepared", None)
+        req.pop("_preguard", None)
+
+
+# Modules the reference grader has loaded before its guard runs and whose import fails after it
+# (they call os functions the guard disables): numpy sets environment variables, multiprocessing
+# and concurrent.futures.process call os functions too. A program that imports them must find
+# them loaded. Preloading numpy in the zygote would double the address space every fork copies,
+# so the grading child imports them before the guard when the program might import them.
+LCB_PREGUARD_MODULES = ("numpy", "multiprocessing", "concurrent.futures.process")
+# Text that may lead to one of them: their names, and ways to import by name.
+LCB_PREGUARD_MARKERS = (
+    "numpy", "multiprocessing", "concurrent", "__import__", "importlib", "pickle", "marshal",
+    "runpy", "pkgutil", "builtins", "__self__", "modules", "__loader__", "__spec__",
+)
+
+
+def lcb_preguard_needed(code, tree=None):
+    """Whether the program might import one of LCB_PREGUARD_MODULES (conservative): its text
+    holds a marker, it imports a module outside the standard library (which may import numpy)
+    or relatively, holds a string that mentions import (exec or eval could run it), or does not
+    parse."""
+    if "import" not in code:
+        return False  # no import statement and no string that could hold one
+    if any(m in code for m in LCB_PREGUARD_MARKERS):
+        return True
+    try:
+        if tree is None:
+            tree = ast.parse(code)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level or not node.module:
+                    return True
+                names = [node.module]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+                text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+                if "import" in text:
+                    return True
+                continue
+            else:
+                continue
+            if any(n.split(".")[0] not in sys.stdlib_module_names for n in names):
+                return True
+        return False
+    except BaseException:
+        return True
+
+
+def lcb_preguard_imports():
+    for name in LCB_PREGUARD_MODULES:
+        try:
+            __import__(name)
+        except Exception:
+            pass  # not installed: the program's own import fails as it would under LCB
 
 
 def lcb_prepare_calls(inputs, outputs):
@@ -348,6 +415,8 @@ def lcb_run(req):
     """Grades one record; returns the result dict. A BaseException that is not an Exception
     (SystemExit in call-based code, KeyboardInterrupt) escapes and kills the child, as in LCB."""
     signal.signal(signal.SIGALRM, lcb_on_alarm)
+    if req.get("_preguard", True):
+        lcb_preguard_imports()
     lcb_guard()
     timeout = int(req["timeout"])
     inputs, outputs = req["inputs"], req["outputs"]

@@ -72,9 +72,12 @@ impl JudgeConfig {
             };
             sandboxes.push(Sandbox::new(config).map_err(JudgeError::Sandbox)?);
         }
+        let lazy_numpy = self.profile == Profile::Lcb;
         let started: Vec<Result<Worker, String>> = std::thread::scope(|s| {
-            let handles: Vec<_> =
-                sandboxes.iter().map(|sb| s.spawn(|| Worker::start(sb, &python))).collect();
+            let handles: Vec<_> = sandboxes
+                .iter()
+                .map(|sb| s.spawn(|| Worker::start(sb, &python, lazy_numpy)))
+                .collect();
             handles.into_iter().map(|h| h.join().expect("worker start thread panicked")).collect()
         });
         let mut workers = Vec::with_capacity(jobs);
@@ -246,7 +249,11 @@ impl Judge {
         // A dead or hung interpreter is restarted and the record retried once.
         for _attempt in 0..2 {
             if worker.is_none() {
-                match Worker::start(&self.sandboxes[index], &self.python) {
+                match Worker::start(
+                    &self.sandboxes[index],
+                    &self.python,
+                    self.config.profile == Profile::Lcb,
+                ) {
                     Ok(w) => *worker = Some(w),
                     Err(e) => {
                         last_error = e;

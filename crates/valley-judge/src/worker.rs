@@ -29,7 +29,12 @@ pub(crate) struct Worker {
 
 impl Worker {
     /// Starts the harness in `sandbox` and waits for its hello.
-    pub(crate) fn start(sandbox: &Sandbox, python: &Interpreter) -> Result<Self, String> {
+    /// `lazy_numpy`: the zygote serves only the lcb profile and need not preload numpy.
+    pub(crate) fn start(
+        sandbox: &Sandbox,
+        python: &Interpreter,
+        lazy_numpy: bool,
+    ) -> Result<Self, String> {
         let (workdir, workdir_path) = if sandbox.protections().has(Protection::PrivateTmp) {
             (None, PathBuf::from("/tmp"))
         } else {
@@ -55,7 +60,8 @@ impl Worker {
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("OPENBLAS_NUM_THREADS", "1")
             .env("OMP_NUM_THREADS", "1")
-            .env("MKL_NUM_THREADS", "1");
+            .env("MKL_NUM_THREADS", "1")
+            .env("VALLEY_JUDGE_NUMPY", if lazy_numpy { "lazy" } else { "preload" });
         let mut child = sandbox.spawn(&cmd).map_err(|e| error_chain(&e))?;
         let stdin = child.stdin.take().expect("sandbox pipes stdin");
         let mut stdout = child.stdout.take().expect("sandbox pipes stdout");
