@@ -110,7 +110,7 @@ pub fn prepare(
         max_tokens: Some(0),
     };
     let (mut tokens, mut trained, mut longest) = (0u64, 0u64, 0u64);
-    for_each_rendered(spec, &tokenizer, &fields, |line, row| {
+    for_each_rendered(spec, &tokenizer, &fields, None, |line, row| {
         summary.rows_in += 1;
         let Some(row) = apply_policy(spec, path, line, row, &mut summary)? else {
             return Ok(());
@@ -146,19 +146,23 @@ pub fn prepare(
     Ok(summary)
 }
 
-/// Renders every trace of the spec's data file (in parallel, in file order) and hands each,
-/// with its line, to `sink` before any policy is applied.
+/// Renders the traces of the spec's data file (all, or the first `limit`) in parallel, in file
+/// order, and hands each, with its line, to `sink` before any policy is applied.
 pub fn for_each_rendered(
     spec: &TrainSpec,
     tokenizer: &ChatTokenizer,
     fields: &FieldMap,
+    limit: Option<usize>,
     mut sink: impl FnMut(u64, TokenizedRow) -> Result<(), PrepareDataError>,
 ) -> Result<(), PrepareDataError> {
     let path = &spec.data.train;
     let mut reader = RowReader::open(path)?;
     let system = spec.data.system.as_deref();
+    let mut left = limit.unwrap_or(usize::MAX);
     loop {
-        let chunk: Vec<RawRow> = reader.by_ref().take(CHUNK_ROWS).collect::<Result<_, _>>()?;
+        let take = CHUNK_ROWS.min(left);
+        let chunk: Vec<RawRow> = reader.by_ref().take(take).collect::<Result<_, _>>()?;
+        left -= chunk.len();
         if chunk.is_empty() {
             return Ok(());
         }

@@ -31,7 +31,9 @@
 //! # Ok::<(), valley_train::SpecError>(())
 //! ```
 
+pub mod check;
 pub mod data;
+pub mod engine;
 mod error;
 pub mod plan;
 pub mod spec;

@@ -358,7 +358,13 @@ impl TrainSpec {
         let text = fs_err::read_to_string(path)
             .map_err(|e| SpecError::new(path, None, None, SpecErrorKind::Io(e)))?;
         let mut spec = Self::parse(path, &text)?;
-        let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let base = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // absolute, since engines run in the output folder
+        let base = std::path::absolute(&base)
+            .map_err(|e| SpecError::new(path, None, None, SpecErrorKind::Io(e)))?;
         spec.resolve_paths(&base);
         Ok(spec)
     }
@@ -601,6 +607,7 @@ dir = "runs/tiny"
         let file = dir.path().join("run.toml");
         fs_err::write(&file, MINIMAL).unwrap();
         let spec = TrainSpec::load(&file).unwrap();
+        assert!(spec.data.train.is_absolute());
         assert_eq!(spec.data.train, dir.path().join("traces.jsonl"));
         assert_eq!(spec.tokenizer_path(), Some(dir.path().join("models/tiny").as_path()));
         assert_eq!(spec.output.dir, dir.path().join("runs/tiny"));

@@ -556,7 +556,10 @@ pub(crate) struct EvalArgs {
 
 /// `valley train`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct TrainArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<TrainCommand>,
     /// The training spec (TOML; `valley train --print-template` shows every key).
     #[arg(long, value_name = "F", required_unless_present = "print_template")]
     pub(crate) config: Option<PathBuf>,
@@ -570,6 +573,31 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     pub(crate) print_template: bool,
     /// Print the plan (or the run's summary) as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Run results: one record per run (`run`, `model`, `data_size` and/or `split`, optional
+    /// `base`, `pass_at_1`, `pass_at_1_ci95`, `completion_rate`, `think_tag_rate`,
+    /// `n_problems`, `n_samples`, optional `per_problem` or `verdicts`), as `valley study` writes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) results: PathBuf,
+    /// Output folder: fit.json, scaling.{md,csv,tex}, splits.*, comparisons.csv, figures,
+    /// index.html, manifest.json.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Bootstrap resamples for the intervals drawn from per-problem outcomes.
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    pub(crate) bootstrap_resamples: u32,
+    /// Bootstrap seed (the same seed gives the same intervals on any machine).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub(crate) bootstrap_seed: u64,
+    /// PNG size relative to the SVG (720x460).
+    #[arg(long, default_value_t = 2.0, value_name = "X")]
+    pub(crate) png_scale: f32,
+    /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -600,26 +628,32 @@ pub(crate) struct ServeArgs {
     pub(crate) device: String,
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum TrainCommand {
+    /// Run an engine's own preprocessing (its Python package, on the CPU) on the first traces of
+    /// the spec's data and compare its input ids and loss masks with valley's, token for token;
+    /// exit 1 on any mismatch.
+    Check(TrainCheckArgs),
+}
+
 #[derive(Debug, Args)]
-pub(crate) struct ReportArgs {
-    /// Run results: one record per run (`run`, `model`, `data_size` and/or `split`, optional
-    /// `base`, `pass_at_1`, `pass_at_1_ci95`, `completion_rate`, `think_tag_rate`,
-    /// `n_problems`, `n_samples`, optional `per_problem` or `verdicts`), as `valley study` writes.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) results: PathBuf,
-    /// Output folder: fit.json, scaling.{md,csv,tex}, splits.*, comparisons.csv, figures,
-    /// index.html, manifest.json.
+pub(crate) struct TrainCheckArgs {
+    /// The training spec (TOML).
+    #[arg(long, value_name = "F")]
+    pub(crate) config: PathBuf,
+    /// The engine whose preprocessing to check: trl or torchtune [default: the spec's backend].
+    #[arg(long, value_name = "ENGINE")]
+    pub(crate) engine: Option<String>,
+    /// Traces to check (the first N rows of the data file).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub(crate) sample: usize,
+    /// The Python interpreter with the engine installed [default: the spec's `compute.python`].
+    #[arg(long, value_name = "PY")]
+    pub(crate) python: Option<String>,
+    /// Folder for the check's files (valley's rows, the engine's rows, its config)
+    /// [default: a temporary folder].
     #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
-    /// Bootstrap resamples for the intervals drawn from per-problem outcomes.
-    #[arg(long, default_value_t = 2_000, value_name = "N")]
-    pub(crate) bootstrap_resamples: u32,
-    /// Bootstrap seed (the same seed gives the same intervals on any machine).
-    #[arg(long, default_value_t = 0, value_name = "S")]
-    pub(crate) bootstrap_seed: u64,
-    /// PNG size relative to the SVG (720x460).
-    #[arg(long, default_value_t = 2.0, value_name = "X")]
-    pub(crate) png_scale: f32,
+    pub(crate) work: Option<PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

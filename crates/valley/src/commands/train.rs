@@ -8,10 +8,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 use valley_train::data::{self, DataSummary};
+use valley_train::engine::{EngineInputs, EngineTrainer, write_engine_files};
 use valley_train::spec::{Backend, TEMPLATE};
 use valley_train::{Plan, Progress, TrainContext, TrainOutcome, TrainSpec, Trainer};
 
-use crate::args::TrainArgs;
+use crate::args::{TrainArgs, TrainCheckArgs, TrainCommand};
 use crate::{exit, printer};
 
 #[derive(Serialize)]
@@ -21,6 +22,12 @@ struct DryRun<'a> {
     plan: &'a Plan,
     data: &'a DataSummary,
     out_dir: String,
+    /// The engine files written (none for the native backend).
+    engine_files: Vec<String>,
+    /// The command `valley train` would run.
+    launch: Option<String>,
+    /// Where the engine departs from the plan in ways valley cannot remove.
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -32,6 +39,9 @@ struct RunRecord<'a> {
 }
 
 pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
+    if let Some(TrainCommand::Check(check)) = args.command {
+        return run_check(check);
+    }
     if args.print_template {
         let mut out = std::io::stdout().lock();
         out.write_all(TEMPLATE.as_bytes())?;
@@ -46,17 +56,46 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
         let summary = data::prepare(&spec, config, None)
             .with_context(|| format!("cannot prepare the data of {}", config.display()))?;
         let plan = Plan::resolve(&spec, &summary);
+        let (mut engine_files, mut launch, mut notes) = (Vec::new(), None, Vec::new());
+        if spec.compute.backend != Backend::Native {
+            let tokens = data::tokens_path(&spec.output.dir);
+            let inputs = EngineInputs {
+                data: &tokens,
+                out_dir: &spec.output.dir,
+                resume: args.resume,
+                tokenizer_vocab: tokenizer_vocab(&spec)?,
+            };
+            let files = write_engine_files(&spec, &plan, &inputs).with_context(|| {
+                format!("cannot write the engine files of {}", config.display())
+            })?;
+            engine_files = files.files.iter().map(|p| p.display().to_string()).collect();
+            launch = Some(files.command.shell_line());
+            notes = files.notes;
+        }
+        let mut human = plan.describe();
+        for f in &engine_files {
+            human.push_str(&format!("\nwrote {f}"));
+        }
+        if let Some(l) = &launch {
+            human.push_str(&format!("\nlaunch: {l}"));
+        }
+        for n in &notes {
+            human.push_str(&format!("\nnote: {n}"));
+        }
         let report = DryRun {
             dry_run: true,
             plan: &plan,
             data: &summary,
             out_dir: spec.output.dir.display().to_string(),
+            engine_files,
+            launch,
+            notes,
         };
-        printer::summary(args.json, &report, &plan.describe())?;
+        printer::summary(args.json, &report, &human)?;
         return Ok(exit::SUCCESS);
     }
 
-    let trainer = trainer_for(spec.compute.backend)?;
+    let trainer = trainer_for(&spec)?;
     let out_dir = &spec.output.dir;
     fs_err::create_dir_all(out_dir)?;
     let tokens = data::tokens_path(out_dir);
@@ -92,15 +131,23 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// The backend that trains `backend` specs.
-fn trainer_for(backend: Backend) -> anyhow::Result<Box<dyn Trainer>> {
-    match backend {
+/// The backend that trains `spec`.
+fn trainer_for(spec: &TrainSpec) -> anyhow::Result<Box<dyn Trainer>> {
+    match spec.compute.backend {
         Backend::Native => Ok(Box::new(valley_native::trainer::NativeTrainer)),
-        other => anyhow::bail!(
-            "compute.backend `{}`: training is not wired into this build yet; use --dry-run",
-            other.as_str()
-        ),
+        Backend::Trl | Backend::Torchtune | Backend::Axolotl | Backend::LlamaFactory => {
+            Ok(Box::new(EngineTrainer { tokenizer_vocab: tokenizer_vocab(spec)? }))
+        }
     }
+}
+
+/// The tokenizer's vocabulary (added tokens included), needed only by `[model.init]`.
+fn tokenizer_vocab(spec: &TrainSpec) -> anyhow::Result<u32> {
+    if spec.model.init.is_none() {
+        return Ok(0);
+    }
+    let tok = data::load_tokenizer(spec)?;
+    Ok(u32::try_from(tok.tokenizer().get_vocab_size(true))?)
 }
 
 #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
@@ -116,4 +163,46 @@ fn report_progress(p: &Progress) {
 fn fmt_secs(s: f64) -> String {
     let s = s.max(0.0) as u64;
     format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `valley train check`.
+fn run_check(args: TrainCheckArgs) -> anyhow::Result<u8> {
+    let spec = TrainSpec::load(&args.config)?;
+    let engine = match args.engine.as_deref() {
+        None => spec.compute.backend,
+        Some(name) => {
+            let quoted = format!("\"{name}\"");
+            serde_json::from_str::<Backend>(&quoted)
+                .map_err(|_| anyhow::anyhow!("--engine: `{name}` is not one of trl, torchtune, axolotl, llama-factory, native"))?
+        }
+    };
+    let python = args.python.clone().unwrap_or_else(|| spec.compute.python.clone());
+    let temp;
+    let work = match &args.work {
+        Some(w) => w.clone(),
+        None => {
+            temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let report = valley_train::check::run(&spec, engine, args.sample, &python, &work)
+        .with_context(|| {
+            format!("cannot check {} against {}", engine.as_str(), args.config.display())
+        })?;
+    let mut human = format!(
+        "{}: {} traces, {} tokens: {} identical, {} differ",
+        report.engine, report.rows, report.tokens, report.identical, report.mismatched
+    );
+    for m in report.mismatches.iter().take(20) {
+        human.push_str(&format!(
+            "\n  {}: {} differs at token {} (valley {} tokens, engine {})",
+            m.id,
+            m.what,
+            m.position.map_or("-".into(), |p| p.to_string()),
+            m.valley_len,
+            m.engine_len
+        ));
+    }
+    printer::summary(args.json, &report, &human)?;
+    Ok(if report.mismatched == 0 { exit::SUCCESS } else { exit::CHECK_FAILED })
 }

@@ -1,0 +1,288 @@
+//! `valley train check`: proof that an engine trains on valley's tokens and masks. valley
+//! renders a sample of the spec's traces (the rows `valley train` hands over), the engine's own
+//! Python package prepares them as it does in training (`python/valley_parity.py`), and the two
+//! are compared token for token.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::data::{self, TokenizedRow};
+use crate::engine::{EngineInputs, write_engine_files};
+use crate::error::{PrepareDataError, TrainError};
+use crate::plan::Plan;
+use crate::spec::{Backend, OverLength, TrainSpec};
+
+/// The parity script, embedded.
+pub const PARITY_SCRIPT: &str = include_str!("../python/valley_parity.py");
+
+/// One trace whose engine rows differ from valley's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// The trace.
+    pub id: String,
+    /// What differs: `dropped`, `input_ids` or `loss_mask`.
+    pub what: String,
+    /// The first differing position (tokens), when both rows exist.
+    pub position: Option<usize>,
+    /// valley's length.
+    pub valley_len: usize,
+    /// The engine's length (0 when dropped).
+    pub engine_len: usize,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    /// The engine checked.
+    pub engine: String,
+    /// Traces compared.
+    pub rows: u64,
+    /// Tokens compared (valley's).
+    pub tokens: u64,
+    /// Traces whose ids and masks are identical.
+    pub identical: u64,
+    /// Traces that differ.
+    pub mismatched: u64,
+    /// The differing traces (all of them).
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// Why a check could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Rendering valley's side failed.
+    #[error(transparent)]
+    Data(#[from] PrepareDataError),
+    /// Writing the engine's config failed.
+    #[error(transparent)]
+    Engine(#[from] TrainError),
+    /// The engine's preprocessing failed.
+    #[error("the {engine} preprocessing ({python}) failed ({status}): {stderr}")]
+    Script {
+        /// The engine.
+        engine: String,
+        /// The interpreter.
+        python: String,
+        /// Its status.
+        status: String,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// A file of the check cannot be written or read.
+    #[error("cannot access {}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This engine has no parity path.
+    #[error("engine `{0}` has no parity check (engines with one: trl, torchtune)")]
+    NoCheck(String),
+}
+
+/// Compares valley's rows with the engine's, matched by id.
+pub fn compare(engine: &str, valley: &[TokenizedRow], theirs: &[TokenizedRow]) -> CheckReport {
+    let by_id: std::collections::HashMap<&str, &TokenizedRow> =
+        theirs.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut report = CheckReport {
+        engine: engine.to_owned(),
+        rows: valley.len() as u64,
+        tokens: valley.iter().map(|r| r.input_ids.len() as u64).sum(),
+        identical: 0,
+        mismatched: 0,
+        mismatches: Vec::new(),
+    };
+    for v in valley {
+        let Some(e) = by_id.get(v.id.as_str()) else {
+            report.mismatches.push(Mismatch {
+                id: v.id.clone(),
+                what: "dropped".into(),
+                position: None,
+                valley_len: v.input_ids.len(),
+                engine_len: 0,
+            });
+            continue;
+        };
+        let first_diff = |a: &[u32], b: &[u32]| {
+            a.iter()
+                .zip(b)
+                .position(|(x, y)| x != y)
+                .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+        };
+        let mask_v: Vec<u32> = v.loss_mask.iter().map(|&m| u32::from(m)).collect();
+        let mask_e: Vec<u32> = e.loss_mask.iter().map(|&m| u32::from(m)).collect();
+        let diff = first_diff(&v.input_ids, &e.input_ids)
+            .map(|p| ("input_ids", p))
+            .or_else(|| first_diff(&mask_v, &mask_e).map(|p| ("loss_mask", p)));
+        match diff {
+            None => report.identical += 1,
+            Some((what, p)) => report.mismatches.push(Mismatch {
+                id: v.id.clone(),
+                what: what.into(),
+                position: Some(p),
+                valley_len: v.input_ids.len(),
+                engine_len: e.input_ids.len(),
+            }),
+        }
+    }
+    report.mismatched = report.mismatches.len() as u64;
+    report
+}
+
+/// Renders the first `sample` rows of `spec`'s data as `valley train` would hand them over,
+/// runs `engine`'s preprocessing with `python` in `work`, and compares.
+pub fn run(
+    spec: &TrainSpec,
+    engine: Backend,
+    sample: usize,
+    python: &str,
+    work: &Path,
+) -> Result<CheckReport, CheckError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CheckError::Io { path, source }
+    };
+    if !matches!(engine, Backend::Trl | Backend::Torchtune) {
+        return Err(CheckError::NoCheck(engine.as_str().into()));
+    }
+    let tokenizer = data::load_tokenizer(spec)?;
+    let fields = data::field_map(spec)?;
+    let mut valley = Vec::new();
+    let max = spec.train.max_seq_len as usize;
+    let mut sample_spec = spec.clone();
+    sample_spec.compute.backend = engine;
+    data::for_each_rendered(spec, &tokenizer, &fields, Some(sample), |line, mut row| {
+        if row.input_ids.len() > max {
+            match spec.data.over_length {
+                OverLength::Drop => return Ok(()),
+                OverLength::Truncate => {
+                    row.input_ids.truncate(max);
+                    row.loss_mask.truncate(max);
+                }
+                OverLength::Error => {
+                    return Err(PrepareDataError::OverLength {
+                        path: spec.data.train.clone(),
+                        line,
+                        id: row.id,
+                        tokens: row.input_ids.len(),
+                        max: spec.train.max_seq_len,
+                    });
+                }
+            }
+        }
+        valley.push(row);
+        Ok(())
+    })?;
+    fs_err::create_dir_all(work).map_err(io(work))?;
+    let tokens = work.join("valley.jsonl");
+    let mut text = String::new();
+    for r in &valley {
+        text.push_str(&serde_json::to_string(r).map_err(|e| CheckError::Io {
+            path: tokens.clone(),
+            source: std::io::Error::other(e),
+        })?);
+        text.push('\n');
+    }
+    fs_err::write(&tokens, text).map_err(io(&tokens))?;
+    let summary = data::DataSummary {
+        source: data::CountSource::File,
+        rows_in: valley.len() as u64,
+        rows: valley.len() as u64,
+        dropped: 0,
+        truncated: 0,
+        tokens: None,
+        trained_tokens: None,
+        max_tokens: None,
+    };
+    let plan = Plan::resolve(&sample_spec, &summary);
+    let inputs = EngineInputs {
+        data: &tokens,
+        out_dir: work,
+        resume: false,
+        tokenizer_vocab: u32::try_from(tokenizer.tokenizer().get_vocab_size(true))
+            .unwrap_or(u32::MAX),
+    };
+    let files = write_engine_files(&sample_spec, &plan, &inputs)?;
+    let config = files
+        .files
+        .iter()
+        .find(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name == "trl.json" || name == "torchtune.yaml"
+        })
+        .cloned()
+        .ok_or_else(|| CheckError::NoCheck(engine.as_str().into()))?;
+    let script = work.join("valley_parity.py");
+    fs_err::write(&script, PARITY_SCRIPT).map_err(io(&script))?;
+    let out = work.join("engine.jsonl");
+    let mut cmd = Command::new(python);
+    cmd.arg(&script)
+        .arg(engine.as_str())
+        .arg("--tokens")
+        .arg(&tokens)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out);
+    if engine == Backend::Torchtune {
+        cmd.env("PYTHONPATH", config.parent().unwrap_or(work));
+    }
+    let output = cmd.output().map_err(io(Path::new(python)))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+        return Err(CheckError::Script {
+            engine: engine.as_str().into(),
+            python: python.into(),
+            status: output.status.to_string(),
+            stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+        });
+    }
+    let theirs: Vec<TokenizedRow> = data::read_tokenized(&out)
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| CheckError::Io { path: out.clone(), source: std::io::Error::other(e) })?;
+    Ok(compare(engine.as_str(), &valley, &theirs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, ids: &[u32], mask: &[u8]) -> TokenizedRow {
+        TokenizedRow { id: id.into(), input_ids: ids.to_vec(), loss_mask: mask.to_vec() }
+    }
+
+    #[test]
+    fn finds_each_kind_of_difference() {
+        let valley = [
+            row("same", &[1, 2, 3], &[0, 1, 1]),
+            row("ids", &[1, 2, 3], &[0, 1, 1]),
+            row("mask", &[1, 2, 3], &[0, 1, 1]),
+            row("cut", &[1, 2, 3], &[0, 1, 1]),
+            row("gone", &[1, 2], &[0, 1]),
+        ];
+        let engine = [
+            row("same", &[1, 2, 3], &[0, 1, 1]),
+            row("ids", &[1, 9, 3], &[0, 1, 1]),
+            row("mask", &[1, 2, 3], &[0, 1, 0]),
+            row("cut", &[1, 2], &[0, 1]),
+        ];
+        let r = compare("trl", &valley, &engine);
+        assert_eq!((r.rows, r.identical, r.mismatched, r.tokens), (5, 1, 4, 14));
+        let got: Vec<(&str, &str, Option<usize>)> =
+            r.mismatches.iter().map(|m| (m.id.as_str(), m.what.as_str(), m.position)).collect();
+        assert_eq!(
+            got,
+            [
+                ("ids", "input_ids", Some(1)),
+                ("mask", "loss_mask", Some(2)),
+                ("cut", "input_ids", Some(2)),
+                ("gone", "dropped", None)
+            ]
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Existing training engines driven from the spec: each backend writes its engine's own files
+//! into `<output.dir>/engine/`, then [`EngineTrainer`] launches them (torchrun, accelerate or
+//! Slurm) and follows their output.
+
+pub mod launch;
+pub mod monitor;
+pub mod others;
+pub mod protocol;
+pub mod trl;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::TrainError;
+use crate::plan::Plan;
+use crate::spec::{Backend, Launcher, TrainSpec};
+use crate::trainer::{TrainContext, TrainOutcome, Trainer};
+
+use launch::{LaunchCommand, engine_dir};
+
+/// What a backend wrote and how to start it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineFiles {
+    /// Every file written.
+    pub files: Vec<PathBuf>,
+    /// The command that trains (for `slurm`: `sbatch --parsable <script>`).
+    pub command: LaunchCommand,
+    /// The sbatch script, launcher `slurm` only.
+    pub sbatch: Option<PathBuf>,
+    /// A command to run once before launching (data conversion), in the run folder.
+    pub prepare: Option<LaunchCommand>,
+    /// Where the engine's output is written.
+    pub log: PathBuf,
+    /// Differences between the engine's behaviour and the plan that valley could not remove.
+    pub notes: Vec<String>,
+}
+
+/// What the backends need besides the spec and the plan.
+#[derive(Debug, Clone)]
+pub struct EngineInputs<'a> {
+    /// The pre-tokenised rows.
+    pub data: &'a Path,
+    /// The run folder.
+    pub out_dir: &'a Path,
+    /// Continue from the newest checkpoint.
+    pub resume: bool,
+    /// The tokenizer's vocabulary size, with added tokens (for `[model.init]`).
+    pub tokenizer_vocab: u32,
+}
+
+fn write(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), TrainError> {
+    let io = |source| TrainError::Io { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent() {
+        fs_err::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("tmp");
+    fs_err::write(&tmp, text).map_err(io)?;
+    fs_err::rename(&tmp, path).map_err(io)?;
+    files.push(path.to_path_buf());
+    Ok(())
+}
+
+/// Writes the engine files of `spec`'s backend (not `native`, which needs none).
+pub fn write_engine_files(
+    spec: &TrainSpec,
+    plan: &Plan,
+    inputs: &EngineInputs<'_>,
+) -> Result<EngineFiles, TrainError> {
+    let dir = engine_dir(inputs.out_dir);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    let mut env = Vec::new();
+    let mut prepare = None;
+    let entry: Vec<String> = match spec.compute.backend {
+        Backend::Native => {
+            return Err(TrainError::Unsupported {
+                backend: "native".into(),
+                message: "writes no engine files".into(),
+            });
+        }
+        Backend::Trl => {
+            let cfg = trl::launch_config(
+                spec,
+                plan,
+                inputs.data,
+                inputs.out_dir,
+                inputs.resume,
+                inputs.tokenizer_vocab,
+            );
+            let script = dir.join("valley_hf_train.py");
+            let config = dir.join("trl.json");
+            write(&script, protocol::HF_LAUNCHER, &mut files)?;
+            let text = serde_json::to_string_pretty(&cfg).map_err(|e| TrainError::Io {
+                path: config.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            write(&config, &text, &mut files)?;
+            vec![script.display().to_string(), config.display().to_string()]
+        }
+        backend => {
+            let out = others::write(backend, spec, plan, inputs, &dir)?;
+            for (path, text) in &out.files {
+                write(path, text, &mut files)?;
+            }
+            notes.extend(out.notes);
+            env = out.env;
+            prepare = out.prepare.map(|args| LaunchCommand {
+                program: spec.compute.python.clone(),
+                args,
+                env: Vec::new(),
+            });
+            out.entry
+        }
+    };
+    let log = inputs.out_dir.join("logs").join("train.log");
+    let (command, sbatch) = if spec.compute.launcher == Launcher::Slurm {
+        let script = dir.join("train.sbatch");
+        write(
+            &script,
+            &launch::sbatch_script(spec, &entry, &env, inputs.out_dir, &log),
+            &mut files,
+        )?;
+        let command = LaunchCommand {
+            program: "sbatch".into(),
+            args: vec!["--parsable".into(), script.display().to_string()],
+            env: Vec::new(),
+        };
+        (command, Some(script))
+    } else {
+        (launch::node_command(spec, &entry, &env), None)
+    };
+    let mut sh = format!(
+        "#!/bin/sh\n# written by `valley train`: what it runs to train\nset -e\ncd {}\n",
+        launch::shell_quote(&inputs.out_dir.display().to_string())
+    );
+    if let Some(p) = &prepare {
+        sh.push_str(&p.shell_line());
+        sh.push('\n');
+    }
+    sh.push_str(&command.shell_line());
+    sh.push('\n');
+    write(&dir.join("launch.sh"), &sh, &mut files)?;
+    Ok(EngineFiles { files, command, sbatch, prepare, log, notes })
+}
+
+/// Trains with an existing engine: writes its files, launches it, follows its log.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineTrainer {
+    /// The tokenizer's vocabulary size (for `[model.init]`).
+    pub tokenizer_vocab: u32,
+}
+
+impl Trainer for EngineTrainer {
+    fn name(&self) -> &str {
+        "engine"
+    }
+
+    fn train(
+        &self,
+        spec: &TrainSpec,
+        plan: &Plan,
+        ctx: &mut TrainContext<'_>,
+    ) -> Result<TrainOutcome, TrainError> {
+        let inputs = EngineInputs {
+            data: &ctx.data,
+            out_dir: &ctx.out_dir,
+            resume: ctx.resume,
+            tokenizer_vocab: self.tokenizer_vocab,
+        };
+        let files = write_engine_files(spec, plan, &inputs)?;
+        monitor::run(spec, plan, &files, ctx)
+    }
+}
