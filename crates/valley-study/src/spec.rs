@@ -507,10 +507,10 @@ impl LoadedSpec {
         };
         let dir = std::path::absolute(&dir).unwrap_or(dir);
         let stem = path.file_stem().map_or("study".into(), |s| s.to_string_lossy().into_owned());
-        let out = match &spec.study.out {
+        let out = normalize(&match &spec.study.out {
             Some(o) => dir.join(o),
             None => dir.join(format!("{stem}-out")),
-        };
+        });
         let loaded = Self {
             path: path.to_path_buf(),
             dir,
@@ -670,6 +670,21 @@ impl LoadedSpec {
         };
         ok.then(|| (key.as_str(), d, part.to_owned()))
     }
+}
+
+/// `a/b/../c` -> `a/c`, without touching the file system (symlinks are not resolved).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn check_name(name: &str) -> Result<(), String> {
