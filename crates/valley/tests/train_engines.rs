@@ -1,0 +1,190 @@
+//! Issue 6: `valley train` with the engine backends: the paper examples' dry runs give the
+//! paper's schedule whatever the GPU count, a bad batch split is refused with what would work,
+//! and (gated by VALLEY_SLURM) a CPU job submitted through the Slurm launcher completes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn valley(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_valley")).args(args).current_dir(cwd).output().unwrap()
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The example with its output folder moved into `dir`, and `replace` applied.
+fn example(name: &str, dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
+    let examples = root().join("examples/train");
+    let mut text = std::fs::read_to_string(examples.join(name)).unwrap();
+    text = text.replace("\"../../", &format!("\"{}/", root().display()));
+    text = text.replace(&format!("\"{}/runs/", root().display()), "\"runs/");
+    for (from, to) in replace {
+        assert!(text.contains(from), "{from} not in {name}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn dry_run(spec: &Path, dir: &Path) -> Value {
+    let out = valley(&["train", "--config", spec.to_str().unwrap(), "--dry-run", "--json"], dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn paper_examples_dry_run_to_the_papers_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["paper-qwen2.5-7b-30k.toml", "paper-llama3.1-8b-30k.toml"] {
+        let plan = dry_run(&example(name, dir.path(), &[]), dir.path());
+        for (key, want) in [
+            ("rows", 30_000),
+            ("epochs", 5),
+            ("global_batch", 128),
+            ("max_seq_len", 32_768),
+            ("devices", 8),
+            ("gradient_accumulation", 16),
+            ("steps_per_epoch", 235),
+            ("optimizer_steps", 1175),
+            ("warmup_steps", 118),
+        ] {
+            assert_eq!(plan[key].as_u64(), Some(want), "{name}: {key} in {plan}");
+        }
+        assert_eq!(plan["learning_rate"].as_f64(), Some(8e-5));
+        assert_eq!(plan["rows_source"], "declared");
+        let files: Vec<&str> =
+            plan["engine_files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(files.iter().any(|f| f.ends_with("engine/trl.json")), "{files:?}");
+        // the launch config carries valley's limit, not TRL's 1024 default
+        let trl = files.iter().find(|f| f.ends_with("trl.json")).unwrap();
+        let cfg: Value = serde_json::from_str(&std::fs::read_to_string(trl).unwrap()).unwrap();
+        assert_eq!(cfg["trl"]["max_length"], 32_768);
+        assert_eq!(cfg["trl"]["completion_only_loss"], true);
+        assert_eq!(cfg["warmup_steps"], 118);
+    }
+}
+
+#[test]
+fn gpu_count_leaves_batch_and_steps_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = example(
+        "paper-qwen2.5-7b-30k.toml",
+        dir.path(),
+        &[("gpus-per-node = 8", "gpus-per-node = 1")],
+    );
+    let plan = dry_run(&one, dir.path());
+    assert_eq!(plan["gradient_accumulation"].as_u64(), Some(128));
+    assert_eq!(plan["optimizer_steps"].as_u64(), Some(1175));
+    assert_eq!(plan["global_batch"].as_u64(), Some(128));
+    let slurm = example(
+        "paper-llama3.1-8b-30k.toml",
+        dir.path(),
+        &[("nodes = 1", "nodes = 4"), ("launcher = \"torchrun\"", "launcher = \"slurm\"")],
+    );
+    let plan = dry_run(&slurm, dir.path());
+    assert_eq!(plan["devices"].as_u64(), Some(32));
+    assert_eq!(plan["gradient_accumulation"].as_u64(), Some(4));
+    assert_eq!(plan["optimizer_steps"].as_u64(), Some(1175));
+    let sbatch = plan["engine_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| f.as_str().filter(|f| f.ends_with("train.sbatch")))
+        .unwrap()
+        .to_owned();
+    let script = std::fs::read_to_string(sbatch).unwrap();
+    assert!(script.contains("#SBATCH --nodes=4"), "{script}");
+    assert!(script.contains("--rdzv-backend=c10d"), "{script}");
+}
+
+#[test]
+fn indivisible_global_batch_is_refused_with_what_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = example(
+        "paper-qwen2.5-7b-30k.toml",
+        dir.path(),
+        &[("gpus-per-node = 8", "gpus-per-node = 3")],
+    );
+    let out = valley(&["train", "--config", spec.to_str().unwrap(), "--dry-run"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("paper-qwen2.5-7b-30k.toml:29: field `train.global-batch`"), "{err}");
+    assert!(err.contains("would work"), "{err}");
+    assert!(!dir.path().join("runs").exists(), "a refused spec wrote files");
+}
+
+/// A CPU valley job through the Slurm launcher: sbatch, srun, torchrun with a c10d
+/// rendezvous, valley's launcher training a tiny random Qwen2 on 8 traces; the run record holds
+/// the loss curve and the final checkpoint.
+#[test]
+fn slurm_cpu_job_completes() {
+    let (Ok(_), Ok(python)) = (std::env::var("VALLEY_SLURM"), std::env::var("VALLEY_TRAIN_PYTHON"))
+    else {
+        eprintln!("skipped: VALLEY_SLURM or VALLEY_TRAIN_PYTHON unset (scripts/setup.d/65-train-engines.sh, 70-slurm.sh)");
+        return;
+    };
+    let tokenizer = root().join(".cache/tokenizers/qwen2.5");
+    if !tokenizer.join("tokenizer.json").is_file() {
+        eprintln!("skipped: {} missing (scripts/fetch-tokenizers.sh)", tokenizer.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let gz = root().join("fixtures/traces/leetcode-train.jsonl.gz");
+    let traces = dir.path().join("traces.jsonl");
+    let head = Command::new("sh")
+        .arg("-c")
+        .arg(format!("zcat '{}' | head -n 8 > '{}'", gz.display(), traces.display()))
+        .status()
+        .unwrap();
+    assert!(head.success());
+    let spec = format!(
+        r#"
+[model]
+name = "tiny-qwen2"
+tokenizer = "{tok}"
+[model.init]
+family = "qwen2"
+hidden-size = 16
+intermediate-size = 32
+num-hidden-layers = 1
+num-attention-heads = 2
+[data]
+train = "{traces}"
+over-length = "truncate"
+[train]
+epochs = 1
+global-batch = 4
+max-seq-len = 32
+learning-rate = 1e-2
+precision = "fp32"
+gradient-checkpointing = false
+[compute]
+backend = "trl"
+launcher = "slurm"
+device = "cpu"
+gpus-per-node = 1
+python = "{python}"
+[output]
+dir = "run"
+"#,
+        tok = tokenizer.display(),
+        traces = traces.display(),
+    );
+    std::fs::write(dir.path().join("slurm.toml"), spec).unwrap();
+    let out = valley(&["train", "--config", "slurm.toml", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["plan"]["optimizer_steps"].as_u64(), Some(2));
+    assert_eq!(record["outcome"]["steps"].as_u64(), Some(2));
+    assert_eq!(record["outcome"]["loss_curve"].as_array().unwrap().len(), 2);
+    let ckpt = PathBuf::from(record["outcome"]["final_checkpoint"].as_str().unwrap());
+    assert!(ckpt.join("model.safetensors").is_file() && ckpt.join("config.json").is_file());
+    let log = std::fs::read_to_string(dir.path().join("run/logs/train.log")).unwrap();
+    assert!(log.contains("valley: rendezvous on"), "{log}");
+    assert!(dir.path().join("run/run.json").is_file());
+}

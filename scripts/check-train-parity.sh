@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `valley train check` for every engine that installs on the CPU here: the engine's own
+# preprocessing (TRL's SFTTrainer dataset preparation and collator; torchtune's dataset
+# component and padded_collate_sft) on the first N LeetCode traces rendered with the real
+# Qwen2.5 tokenizer, compared token for token with valley's ids and loss masks.
+# Exit 0 when every engine matches on every trace, 1 on any mismatch.
+#
+#   scripts/check-train-parity.sh          # N=1000
+#   N=200 scripts/check-train-parity.sh
+#
+# Needs scripts/setup.d/65-train-engines.sh (the venvs) and scripts/fetch-tokenizers.sh.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+bash scripts/setup.d/65-train-engines.sh
+scripts/fetch-tokenizers.sh
+cargo build --quiet -p valley
+valley="${CARGO_TARGET_DIR:-$repo/target}/debug/valley"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cat > "$work/spec.toml" <<SPEC
+[model]
+name = "qwen2.5-7b"
+path = "$repo/models/Qwen2.5-7B-Instruct"
+tokenizer = "$repo/.cache/tokenizers/qwen2.5"
+[data]
+train = "$repo/fixtures/traces/leetcode-train.jsonl.gz"
+over-length = "truncate"
+[output]
+dir = "$work/run"
+SPEC
+status=0
+for engine in trl torchtune; do
+    case $engine in
+        trl) py="$repo/.cache/train-engines/bin/python" ;;
+        torchtune) py="$repo/.cache/train-engine-torchtune/bin/python" ;;
+    esac
+    "$valley" train check --config "$work/spec.toml" --engine "$engine" --python "$py" \
+        --sample "${N:-1000}" --work "$work/$engine" || status=1
+done
+exit $status
