@@ -330,8 +330,9 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
 #[test]
 fn slurm_backend_runs_a_tiny_study() {
     if std::env::var_os("VALLEY_SLURM").is_none() {
+        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
         eprintln!(
-            "skipped: VALLEY_SLURM is not set (scripts/setup.d starts a one-node Slurm cluster and sets it)"
+            "skipped: VALLEY_SLURM is not set (the one-node cluster of scripts/setup.d sets it)"
         );
         return;
     }
