@@ -27,19 +27,36 @@ fn main() -> Res<()> {
     match a[4].as_str() {
         "cpu" => run::<valley_native::CpuTrain>(&a[1], &a[2], &a[3], steps, Default::default()),
         #[cfg(feature = "cuda")]
-        "cuda" => run::<burn::backend::Autodiff<burn::backend::Cuda>>(&a[1], &a[2], &a[3], steps, Default::default()),
+        "cuda" => run::<burn::backend::Autodiff<burn::backend::Cuda>>(
+            &a[1],
+            &a[2],
+            &a[3],
+            steps,
+            Default::default(),
+        ),
         other => Err(format!("device {other:?} not available in this build").into()),
     }
 }
 
 #[expect(clippy::print_stdout, reason = "the report is the tool's output")]
-fn run<B: AutodiffBackend>(model_dir: &str, batch: &str, out: &str, steps: u64, device: B::Device) -> Res<()> {
+fn run<B: AutodiffBackend>(
+    model_dir: &str,
+    batch: &str,
+    out: &str,
+    steps: u64,
+    device: B::Device,
+) -> Res<()> {
     let out = Path::new(out);
     fs_err::create_dir_all(out)?;
     let (config, host) = weights::load_host(Path::new(model_dir))?;
     let batch: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(batch)?)?;
     let rows = |k: &str| -> Vec<Vec<u64>> {
-        batch[k].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()).collect()
+        batch[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect())
+            .collect()
     };
     let examples: Vec<Example> = rows("input_ids")
         .into_iter()
@@ -54,20 +71,26 @@ fn run<B: AutodiffBackend>(model_dir: &str, batch: &str, out: &str, steps: u64, 
     let refs: Vec<&Example> = examples.iter().collect();
     let packed = pack(&refs, seq);
     assert_eq!(packed.batch.batch, examples.len(), "rows must be full length, one example each");
-    let model: CausalLm<B> = weights::to_device::<B>(config.clone(), &host, Path::new(model_dir), &device)?;
+    let model: CausalLm<B> =
+        weights::to_device::<B>(config.clone(), &host, Path::new(model_dir), &device)?;
     let params: Vec<(String, Tensor<B, 2>)> =
         model.parameters().into_iter().map(|(n, t)| (n, t.require_grad())).collect();
     let mut it = params.iter();
-    let model: CausalLm<B> = CausalLm::build(config.clone(), |_, _| Ok::<_, ()>(it.next().unwrap().1.clone())).unwrap();
+    let model: CausalLm<B> =
+        CausalLm::build(config.clone(), |_, _| Ok::<_, ()>(it.next().unwrap().1.clone())).unwrap();
     let t0 = Instant::now();
     let loss = sft_loss(&model, &packed, packed.loss_tokens() as f64);
     let loss_value: f64 = loss.clone().into_scalar().elem();
     let grads = loss.backward();
     let mut g = weights::HostTensors::new();
-    let shapes: std::collections::HashMap<_, _> = valley_native::llama::parameter_shapes(&config).into_iter().collect();
+    let shapes: std::collections::HashMap<_, _> =
+        valley_native::llama::parameter_shapes(&config).into_iter().collect();
     for (name, p) in &params {
         let grad = p.grad(&grads).ok_or(format!("{name}: no gradient"))?;
-        g.insert(name.clone(), (shapes[name].clone(), grad.into_data().convert::<f32>().into_vec::<f32>().unwrap()));
+        g.insert(
+            name.clone(),
+            (shapes[name].clone(), grad.into_data().convert::<f32>().into_vec::<f32>().unwrap()),
+        );
     }
     weights::write_safetensors(&out.join("grads.safetensors"), &g)?;
     let first = t0.elapsed().as_secs_f64();
@@ -89,7 +112,16 @@ fn run<B: AutodiffBackend>(model_dir: &str, batch: &str, out: &str, steps: u64, 
         save_every_steps: 0,
     };
     let dirs = RunDirs { dir: out.join("run") };
-    let mut sft = Sft::<B>::new(sft_config, config.clone(), &host, Path::new(model_dir), &examples, &dirs, false, device)?;
+    let mut sft = Sft::<B>::new(
+        sft_config,
+        config.clone(),
+        &host,
+        Path::new(model_dir),
+        &examples,
+        &dirs,
+        false,
+        device,
+    )?;
     let mut step_seconds = Vec::new();
     let mut tokens = 0;
     for _ in 0..steps.max(1) {
@@ -105,7 +137,10 @@ fn run<B: AutodiffBackend>(model_dir: &str, batch: &str, out: &str, steps: u64, 
     let logits = trained.logits(trained.hidden_states(&packed.batch));
     let [n, v] = logits.dims();
     let mut l = weights::HostTensors::new();
-    l.insert("logits".into(), (vec![n, v], logits.into_data().convert::<f32>().into_vec::<f32>().unwrap()));
+    l.insert(
+        "logits".into(),
+        (vec![n, v], logits.into_data().convert::<f32>().into_vec::<f32>().unwrap()),
+    );
     weights::write_safetensors(&out.join("logits.safetensors"), &l)?;
     // Steady state: the median step after the first (which includes kernel compilation on CUDA).
     let mut steady: Vec<f64> = step_seconds.iter().skip(1).copied().collect();

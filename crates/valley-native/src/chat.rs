@@ -34,18 +34,23 @@ pub fn load_chat_tokenizer(
     if let Some(dir) = tokenizer {
         return Ok(ChatTokenizer::load(dir, chat_template)?);
     }
-    if !model.extension().is_some_and(|e| e == "gguf") {
+    if model.extension().is_none_or(|e| e != "gguf") {
         return Ok(ChatTokenizer::load(model, chat_template)?);
     }
     let meta = |message: String| LoadChatError::Metadata { path: model.to_path_buf(), message };
-    let header = gguf::read_header(model).map_err(|source| LoadChatError::Gguf { path: model.to_path_buf(), source })?;
-    let (tokenizer_json, config) =
-        gguf::tokenizer_files(&header).map_err(|source| LoadChatError::Gguf { path: model.to_path_buf(), source })?;
-    let tok = tokenizers::Tokenizer::from_bytes(serde_json::to_vec(&tokenizer_json).expect("JSON serialises"))
-        .map_err(|e| meta(e.to_string()))?;
+    let header = gguf::read_header(model)
+        .map_err(|source| LoadChatError::Gguf { path: model.to_path_buf(), source })?;
+    let (tokenizer_json, config) = gguf::tokenizer_files(&header)
+        .map_err(|source| LoadChatError::Gguf { path: model.to_path_buf(), source })?;
+    let tok = tokenizers::Tokenizer::from_bytes(
+        serde_json::to_vec(&tokenizer_json).expect("JSON serialises"),
+    )
+    .map_err(|e| meta(e.to_string()))?;
     let specials: BTreeMap<String, String> = ["bos_token", "eos_token", "unk_token", "pad_token"]
         .iter()
-        .filter_map(|k| config.get(*k).and_then(|v| v.as_str()).map(|v| ((*k).to_owned(), v.to_owned())))
+        .filter_map(|k| {
+            config.get(*k).and_then(|v| v.as_str()).map(|v| ((*k).to_owned(), v.to_owned()))
+        })
         .collect();
     let source = match chat_template {
         Some(p) => fs_err::read_to_string(p).map_err(|e| meta(e.to_string()))?,
@@ -65,7 +70,12 @@ pub fn load_chat_tokenizer(
 pub fn stop_ids(tokenizer: &ChatTokenizer, config: &ModelConfig) -> Vec<u32> {
     let t = tokenizer.tokenizer();
     let mut ids: Vec<u32> = config.eos_token_id.into_iter().collect();
-    let names = tokenizer.end_of_turn().into_iter().chain(["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>"]);
+    let names = tokenizer.end_of_turn().into_iter().chain([
+        "<|im_end|>",
+        "<|eot_id|>",
+        "<|endoftext|>",
+        "<|end_of_text|>",
+    ]);
     for name in names {
         if let Some(id) = t.token_to_id(name)
             && !ids.contains(&id)

@@ -89,11 +89,13 @@ impl ModelConfig {
             Some("llama") => Family::Llama,
             Some("qwen2") => Family::Qwen2,
             Some(other) => return Err(ConfigError::Family(other.to_owned())),
-            None => match raw.architectures.as_deref().and_then(|a| a.first()).map(String::as_str) {
-                Some("LlamaForCausalLM") => Family::Llama,
-                Some("Qwen2ForCausalLM") => Family::Qwen2,
-                other => return Err(ConfigError::Family(format!("{other:?}"))),
-            },
+            None => {
+                match raw.architectures.as_deref().and_then(|a| a.first()).map(String::as_str) {
+                    Some("LlamaForCausalLM") => Family::Llama,
+                    Some("Qwen2ForCausalLM") => Family::Qwen2,
+                    other => return Err(ConfigError::Family(format!("{other:?}"))),
+                }
+            }
         };
         if let Some(scaling) = raw.rope_scaling.as_ref().filter(|v| !v.is_null()) {
             // Llama-3.1's "llama3" frequency scaling changes the rotary table; not implemented.
@@ -149,7 +151,7 @@ impl ModelConfig {
                 return Err(ConfigError::Field(name, "must be positive".into()));
             }
         }
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return Err(ConfigError::Field(
                 "num_key_value_heads",
                 format!(
@@ -158,7 +160,7 @@ impl ModelConfig {
                 ),
             ));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return Err(ConfigError::Field("head_dim", "must be even (rotary pairs)".into()));
         }
         Ok(())

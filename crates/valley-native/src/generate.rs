@@ -100,8 +100,11 @@ pub fn sample(logits: &[f32], params: &SamplingParams, rng: &mut Rng) -> u32 {
     }
     let t = params.temperature;
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(u32, f64)> =
-        logits.iter().enumerate().map(|(i, &l)| (i as u32, ((f64::from(l - max)) / t).exp())).collect();
+    let mut probs: Vec<(u32, f64)> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (i as u32, ((f64::from(l - max)) / t).exp()))
+        .collect();
     let total: f64 = probs.iter().map(|p| p.1).sum();
     for p in &mut probs {
         p.1 /= total;

@@ -194,16 +194,21 @@ fn f16_at(b: &[u8], i: usize) -> f32 {
 /// Dequantises `n` values of type `ty` from `bytes`.
 fn dequantize(ty: u32, bytes: &[u8], n: usize, out: &mut Vec<f32>) {
     match ty {
-        0 => out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+        0 => {
+            out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        }
         1 => out.extend(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())),
         30 => out.extend(
-            bytes.chunks_exact(2).map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)),
+            bytes
+                .chunks_exact(2)
+                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)),
         ),
         2 | 3 => {
             let bs = if ty == 2 { 18 } else { 20 };
             for blk in bytes.chunks_exact(bs) {
                 let d = f16_at(blk, 0);
-                let (m, qs) = if ty == 2 { (-8.0 * d, &blk[2..18]) } else { (f16_at(blk, 2), &blk[4..20]) };
+                let (m, qs) =
+                    if ty == 2 { (-8.0 * d, &blk[2..18]) } else { (f16_at(blk, 2), &blk[4..20]) };
                 let base = out.len();
                 out.resize(base + 32, 0.0);
                 for (j, q) in qs.iter().enumerate() {
@@ -216,7 +221,8 @@ fn dequantize(ty: u32, bytes: &[u8], n: usize, out: &mut Vec<f32>) {
             let bs = if ty == 6 { 22 } else { 24 };
             for blk in bytes.chunks_exact(bs) {
                 let d = f16_at(blk, 0);
-                let (m, rest) = if ty == 6 { (-16.0 * d, &blk[2..]) } else { (f16_at(blk, 2), &blk[4..]) };
+                let (m, rest) =
+                    if ty == 6 { (-16.0 * d, &blk[2..]) } else { (f16_at(blk, 2), &blk[4..]) };
                 let qh = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
                 let qs = &rest[4..20];
                 let base = out.len();
@@ -308,7 +314,12 @@ impl Gguf {
             Ok(v) => v,
             Err(_) => match self.meta("tokenizer.ggml.tokens")? {
                 Value::Array(a) => a.len(),
-                _ => return Err(GgufError::Metadata("tokenizer.ggml.tokens".into(), "not an array".into())),
+                _ => {
+                    return Err(GgufError::Metadata(
+                        "tokenizer.ggml.tokens".into(),
+                        "not an array".into(),
+                    ));
+                }
             },
         };
         let f = |k: &str, default: f64| {
@@ -329,8 +340,16 @@ impl Gguf {
             max_position_embeddings: self.meta_u(&key("context_length")).unwrap_or(2048),
             tie_word_embeddings: tied,
             attention_bias: family == Family::Qwen2,
-            bos_token_id: self.metadata.get("tokenizer.ggml.bos_token_id").and_then(Value::as_u64).map(|v| v as u32),
-            eos_token_id: self.metadata.get("tokenizer.ggml.eos_token_id").and_then(Value::as_u64).map(|v| v as u32),
+            bos_token_id: self
+                .metadata
+                .get("tokenizer.ggml.bos_token_id")
+                .and_then(Value::as_u64)
+                .map(|v| v as u32),
+            eos_token_id: self
+                .metadata
+                .get("tokenizer.ggml.eos_token_id")
+                .and_then(Value::as_u64)
+                .map(|v| v as u32),
         };
         cfg.validate().map_err(|e| GgufError::Metadata(arch.into(), e.to_string()))?;
         Ok(cfg)
@@ -339,7 +358,7 @@ impl Gguf {
 
 /// Reads a GGUF model: its config and every tensor dequantised to f32, under HF names, in HF
 /// layout (`[out, in]` row-major; q/k rows un-permuted for llama).
-pub fn read_gguf(path: &Path) -> Result<(ModelConfig, BTreeMap<String, (Vec<usize>, Vec<f32>)>), GgufError> {
+pub fn read_gguf(path: &Path) -> Result<(ModelConfig, crate::weights::HostTensors), GgufError> {
     let g = read_header(path)?;
     let cfg = g.config()?;
     let mut file = fs_err::File::open(path)?;
@@ -353,8 +372,11 @@ pub fn read_gguf(path: &Path) -> Result<(ModelConfig, BTreeMap<String, (Vec<usiz
         let (per_block, block_bytes) = block_layout(t.ggml_type).ok_or_else(|| {
             GgufError::Tensor(t.name.clone(), format!("ggml type {} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 are)", t.ggml_type))
         })?;
-        if n % per_block != 0 {
-            return Err(GgufError::Tensor(t.name.clone(), format!("{n} values is not whole blocks")));
+        if !n.is_multiple_of(per_block) {
+            return Err(GgufError::Tensor(
+                t.name.clone(),
+                format!("{n} values is not whole blocks"),
+            ));
         }
         let mut bytes = vec![0u8; n / per_block * block_bytes];
         file.seek(SeekFrom::Start(g.data_start + t.offset))?;
@@ -388,7 +410,8 @@ fn unpermute(values: Vec<f32>, shape: &[usize], n_head: usize) -> Vec<f32> {
                 // GGUF row (h, i, two) holds HF row (h, two, i).
                 let src = (h * half + i) * 2 + two;
                 let dst = (h * 2 + two) * half + i;
-                out[dst * cols..(dst + 1) * cols].copy_from_slice(&values[src * cols..(src + 1) * cols]);
+                out[dst * cols..(dst + 1) * cols]
+                    .copy_from_slice(&values[src * cols..(src + 1) * cols]);
             }
         }
     }
@@ -409,7 +432,11 @@ pub fn tokenizer_files(g: &Gguf) -> Result<(serde_json::Value, serde_json::Value
         match g.meta(key)? {
             Value::Array(a) => a
                 .iter()
-                .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| GgufError::Metadata(key.into(), "not strings".into())))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| GgufError::Metadata(key.into(), "not strings".into()))
+                })
                 .collect(),
             _ => Err(GgufError::Metadata(key.into(), "not an array".into())),
         }
@@ -417,16 +444,20 @@ pub fn tokenizer_files(g: &Gguf) -> Result<(serde_json::Value, serde_json::Value
     let tokens = strings("tokenizer.ggml.tokens")?;
     let merges = strings("tokenizer.ggml.merges")?;
     let types: Vec<i64> = match g.metadata.get("tokenizer.ggml.token_type") {
-        Some(Value::Array(a)) => a.iter().map(|v| if let Value::Int(i) = v { *i } else { 1 }).collect(),
+        Some(Value::Array(a)) => {
+            a.iter().map(|v| if let Value::Int(i) = v { *i } else { 1 }).collect()
+        }
         _ => vec![1; tokens.len()],
     };
     let pre = g.metadata.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default");
     // llama.cpp's pre-tokenizer names and the HF pre-tokenizers they stand for.
     let pre_tokenizer = match pre {
         // SmolLM, StarCoder, Refact: each digit alone, then GPT-2's byte-level split.
-        "smollm" | "starcoder" | "refact" => serde_json::json!({"type": "Sequence", "pretokenizers": [
+        "smollm" | "starcoder" | "refact" => {
+            serde_json::json!({"type": "Sequence", "pretokenizers": [
             {"type": "Digits", "individual_digits": true},
-            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}]}),
+            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}]})
+        }
         "gpt2" | "default" => serde_json::json!(
             {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}),
         "qwen2" => serde_json::json!({"type": "Sequence", "pretokenizers": [
@@ -435,7 +466,9 @@ pub fn tokenizer_files(g: &Gguf) -> Result<(serde_json::Value, serde_json::Value
         other => {
             return Err(GgufError::Metadata(
                 "tokenizer.ggml.pre".into(),
-                format!("pre-tokenizer {other:?} is not supported (smollm, starcoder, refact, gpt2, qwen2)"),
+                format!(
+                    "pre-tokenizer {other:?} is not supported (smollm, starcoder, refact, gpt2, qwen2)"
+                ),
             ));
         }
     };
@@ -529,7 +562,8 @@ mod tests {
                 for i in 0..half {
                     let src = (h * 2 + two) * half + i;
                     let dst = (h * half + i) * 2 + two;
-                    permuted[dst * cols..(dst + 1) * cols].copy_from_slice(&hf[src * cols..(src + 1) * cols]);
+                    permuted[dst * cols..(dst + 1) * cols]
+                        .copy_from_slice(&hf[src * cols..(src + 1) * cols]);
                 }
             }
         }
@@ -539,8 +573,14 @@ mod tests {
 
     #[test]
     fn gguf_names_map_to_hf() {
-        assert_eq!(hf_name("blk.12.attn_q.weight").unwrap(), "model.layers.12.self_attn.q_proj.weight");
-        assert_eq!(hf_name("blk.0.ffn_norm.weight").unwrap(), "model.layers.0.post_attention_layernorm.weight");
+        assert_eq!(
+            hf_name("blk.12.attn_q.weight").unwrap(),
+            "model.layers.12.self_attn.q_proj.weight"
+        );
+        assert_eq!(
+            hf_name("blk.0.ffn_norm.weight").unwrap(),
+            "model.layers.0.post_attention_layernorm.weight"
+        );
         assert_eq!(hf_name("token_embd.weight").unwrap(), "model.embed_tokens.weight");
         assert_eq!(hf_name("rope_freqs.weight"), None);
     }

@@ -208,8 +208,7 @@ impl<B: Backend> CausalLm<B> {
             });
         }
         let norm = RmsNorm { weight: next("norm.weight")?, eps };
-        let lm_head =
-            if config.tie_word_embeddings { None } else { Some(next("lm_head.weight")?) };
+        let lm_head = if config.tie_word_embeddings { None } else { Some(next("lm_head.weight")?) };
         Ok(Self { config, model: Body { embed_tokens, layers, norm }, lm_head })
     }
 
@@ -229,7 +228,10 @@ impl<B: Backend> CausalLm<B> {
                 }
             }
             push(format!("{p}.self_attn.o_proj.weight"), &a.o_proj.weight);
-            push(format!("{p}.post_attention_layernorm.weight"), &l.post_attention_layernorm.weight);
+            push(
+                format!("{p}.post_attention_layernorm.weight"),
+                &l.post_attention_layernorm.weight,
+            );
             push(format!("{p}.mlp.gate_proj.weight"), &l.mlp.gate_proj.weight);
             push(format!("{p}.mlp.up_proj.weight"), &l.mlp.up_proj.weight);
             push(format!("{p}.mlp.down_proj.weight"), &l.mlp.down_proj.weight);
@@ -357,7 +359,9 @@ impl<B: Backend> Attention<B> {
             if rep == 1 {
                 y
             } else {
-                y.reshape([b, nkv, 1, tk, hd]).expand([b, nkv, rep, tk, hd]).reshape([b, nh, tk, hd])
+                y.reshape([b, nkv, 1, tk, hd])
+                    .expand([b, nkv, rep, tk, hd])
+                    .reshape([b, nh, tk, hd])
             }
         };
         let (k, v) = (expand(k), expand(v));

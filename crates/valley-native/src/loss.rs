@@ -10,7 +10,11 @@ use crate::llama::CausalLm;
 use crate::pack::PackedBatch;
 
 /// `sum(-log p(target) · weight) / normaliser` as a one-element tensor.
-pub fn sft_loss<B: Backend>(model: &CausalLm<B>, packed: &PackedBatch, normaliser: f64) -> Tensor<B, 1> {
+pub fn sft_loss<B: Backend>(
+    model: &CausalLm<B>,
+    packed: &PackedBatch,
+    normaliser: f64,
+) -> Tensor<B, 1> {
     let device = model.model.embed_tokens.device();
     let hidden = model.hidden_states(&packed.batch);
     let logits = model.logits(hidden);
@@ -19,7 +23,8 @@ pub fn sft_loss<B: Backend>(model: &CausalLm<B>, packed: &PackedBatch, normalise
         TensorData::new(packed.targets.iter().map(|&t| t as i64).collect(), [n, 1]),
         &device,
     );
-    let weights = Tensor::<B, 2>::from_data(TensorData::new(packed.weights.clone(), [n, 1]), &device);
+    let weights =
+        Tensor::<B, 2>::from_data(TensorData::new(packed.weights.clone(), [n, 1]), &device);
     let picked = log_softmax(logits, 1).gather(1, targets);
     (picked * weights).sum().neg() / normaliser
 }

@@ -40,7 +40,10 @@ pub fn pack(examples: &[&Example], max_len: usize) -> PackedBatch {
     let mut used: Vec<usize> = Vec::new();
     for (i, ex) in examples.iter().enumerate() {
         let n = ex.input_ids.len();
-        assert!(n <= max_len, "bug: an example of {n} tokens exceeds max_len {max_len}; please report");
+        assert!(
+            n <= max_len,
+            "bug: an example of {n} tokens exceeds max_len {max_len}; please report"
+        );
         match used.iter().position(|&u| u + n <= max_len) {
             Some(r) => {
                 rows[r].push((i, ex));

@@ -43,7 +43,12 @@ pub struct BadRequest(pub String);
 
 impl<B: Backend> Generator<B> {
     /// Generates from prompt ids, cutting at the first `stop_strings` match.
-    pub fn complete(&self, prompt: &[u32], params: &SamplingParams, stop_strings: &[String]) -> Completion {
+    pub fn complete(
+        &self,
+        prompt: &[u32],
+        params: &SamplingParams,
+        stop_strings: &[String],
+    ) -> Completion {
         let decode = |ids: &[u32]| self.tokenizer.tokenizer().decode(ids, true).unwrap_or_default();
         let mut cut: Option<String> = None;
         let g = generate(&self.model, prompt, params, &self.stop, |ids| {
@@ -75,23 +80,34 @@ impl<B: Backend> Generator<B> {
                 let chat = path.ends_with("chat/completions");
                 match self.answer(chat, body, ids) {
                     Ok(v) => (200, v),
-                    Err(e) => (400, json!({"error": {"message": e.0, "type": "invalid_request_error"}})),
+                    Err(e) => {
+                        (400, json!({"error": {"message": e.0, "type": "invalid_request_error"}}))
+                    }
                 }
             }
-            ("GET" | "POST", _) => (404, json!({"error": {"message": format!("no route {method} {path}"), "type": "not_found"}})),
-            _ => (405, json!({"error": {"message": format!("method {method} not allowed"), "type": "invalid_request_error"}})),
+            ("GET" | "POST", _) => (
+                404,
+                json!({"error": {"message": format!("no route {method} {path}"), "type": "not_found"}}),
+            ),
+            _ => (
+                405,
+                json!({"error": {"message": format!("method {method} not allowed"), "type": "invalid_request_error"}}),
+            ),
         }
     }
 
     fn answer(&self, chat: bool, body: &[u8], ids: &AtomicU64) -> Result<Value, BadRequest> {
-        let req: Value = serde_json::from_slice(body).map_err(|e| BadRequest(format!("invalid JSON body: {e}")))?;
+        let req: Value = serde_json::from_slice(body)
+            .map_err(|e| BadRequest(format!("invalid JSON body: {e}")))?;
         if req.get("stream").and_then(Value::as_bool) == Some(true) {
             return Err(BadRequest("`stream`: streaming is not supported".into()));
         }
         let num = |key: &str, default: f64| -> Result<f64, BadRequest> {
             match req.get(key) {
                 None | Some(Value::Null) => Ok(default),
-                Some(v) => v.as_f64().ok_or_else(|| BadRequest(format!("`{key}` must be a number"))),
+                Some(v) => {
+                    v.as_f64().ok_or_else(|| BadRequest(format!("`{key}` must be a number")))
+                }
             }
         };
         let prompt_ids = if chat {
@@ -107,7 +123,9 @@ impl<B: Backend> Generator<B> {
                     let content = m.get("content").and_then(Value::as_str);
                     match (role, content) {
                         (Some(r), Some(c)) => Ok(Message::new(r, c)),
-                        _ => Err(BadRequest(format!("`messages[{i}]` needs string `role` and `content`"))),
+                        _ => Err(BadRequest(format!(
+                            "`messages[{i}]` needs string `role` and `content`"
+                        ))),
                     }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -117,7 +135,10 @@ impl<B: Backend> Generator<B> {
                 .map_err(|e| BadRequest(format!("chat template: {e}")))?;
             self.tokenizer.encode(&text).map_err(|e| BadRequest(e.to_string()))?
         } else {
-            let prompt = req.get("prompt").and_then(Value::as_str).ok_or_else(|| BadRequest("`prompt` must be a string".into()))?;
+            let prompt = req
+                .get("prompt")
+                .and_then(Value::as_str)
+                .ok_or_else(|| BadRequest("`prompt` must be a string".into()))?;
             self.tokenizer.encode(prompt).map_err(|e| BadRequest(e.to_string()))?
         };
         if prompt_ids.is_empty() {
@@ -125,15 +146,24 @@ impl<B: Backend> Generator<B> {
         }
         let context = self.model.config.max_position_embeddings;
         if prompt_ids.len() >= context {
-            return Err(BadRequest(format!("the prompt has {} tokens; the context is {context}", prompt_ids.len())));
+            return Err(BadRequest(format!(
+                "the prompt has {} tokens; the context is {context}",
+                prompt_ids.len()
+            )));
         }
         let default_max = if chat { (context - prompt_ids.len()) as f64 } else { 16.0 };
         let max_tokens = num("max_tokens", num("max_completion_tokens", default_max)?)?;
         let temperature = num("temperature", 1.0)?;
         let top_p = num("top_p", 1.0)?;
         let n = num("n", 1.0)?;
-        if max_tokens < 0.0 || temperature < 0.0 || !(0.0..=1.0).contains(&top_p) || !(1.0..=64.0).contains(&n) {
-            return Err(BadRequest("`max_tokens` ≥ 0, `temperature` ≥ 0, `top_p` in [0, 1], `n` in [1, 64]".into()));
+        if max_tokens < 0.0
+            || temperature < 0.0
+            || !(0.0..=1.0).contains(&top_p)
+            || !(1.0..=64.0).contains(&n)
+        {
+            return Err(BadRequest(
+                "`max_tokens` ≥ 0, `temperature` ≥ 0, `top_p` in [0, 1], `n` in [1, 64]".into(),
+            ));
         }
         let seed = match req.get("seed") {
             Some(Value::Number(s)) => s.as_u64().unwrap_or(0),
@@ -142,8 +172,12 @@ impl<B: Backend> Generator<B> {
         let stop_strings: Vec<String> = match req.get("stop") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-            Some(_) => return Err(BadRequest("`stop` must be a string or an array of strings".into())),
+            Some(Value::Array(a)) => {
+                a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+            }
+            Some(_) => {
+                return Err(BadRequest("`stop` must be a string or an array of strings".into()));
+            }
         };
         let mut choices = Vec::new();
         let mut completion_tokens = 0;
@@ -204,7 +238,10 @@ where
 }
 
 /// Reads requests from one connection until it closes, answering each with `route`.
-fn connection(stream: TcpStream, route: impl Fn(&str, &str, &[u8]) -> (u16, Value)) -> std::io::Result<()> {
+fn connection(
+    stream: TcpStream,
+    route: impl Fn(&str, &str, &[u8]) -> (u16, Value),
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
@@ -238,7 +275,10 @@ fn connection(stream: TcpStream, route: impl Fn(&str, &str, &[u8]) -> (u16, Valu
             }
         }
         let (status, value) = if length > MAX_BODY {
-            (413, json!({"error": {"message": "request body too large", "type": "invalid_request_error"}}))
+            (
+                413,
+                json!({"error": {"message": "request body too large", "type": "invalid_request_error"}}),
+            )
         } else {
             let mut body = vec![0u8; length];
             reader.read_exact(&mut body)?;
@@ -318,7 +358,9 @@ pub fn run_server(
     match opts.device {
         DeviceKind::Cpu => run_on::<crate::Cpu>(opts, listener, on_ready, log, Default::default()),
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => run_on::<burn::backend::Cuda>(opts, listener, on_ready, log, Default::default()),
+        DeviceKind::Cuda => {
+            run_on::<burn::backend::Cuda>(opts, listener, on_ready, log, Default::default())
+        }
         #[cfg(not(feature = "cuda"))]
         DeviceKind::Cuda => Err(ServeError::NoCuda),
     }
@@ -337,9 +379,17 @@ where
     let (config, host) = crate::weights::load_host(&opts.model)?;
     let model = crate::weights::to_device::<B>(config.clone(), &host, &opts.model, &device)?;
     drop(host);
-    let tokenizer = crate::chat::load_chat_tokenizer(&opts.model, opts.tokenizer.as_deref(), opts.chat_template.as_deref())?;
+    let tokenizer = crate::chat::load_chat_tokenizer(
+        &opts.model,
+        opts.tokenizer.as_deref(),
+        opts.chat_template.as_deref(),
+    )?;
     let stop = crate::chat::stop_ids(&tokenizer, &config);
-    on_ready(&ServerInfo { family: config.model_type, parameters: config.parameter_count(), stop_ids: stop.clone() });
+    on_ready(&ServerInfo {
+        family: config.model_type,
+        parameters: config.parameter_count(),
+        stop_ids: stop.clone(),
+    });
     let generator = Generator { model, tokenizer, stop, name: opts.name.clone() };
     Ok(serve(generator, listener, log)?)
 }

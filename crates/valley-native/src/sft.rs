@@ -126,7 +126,9 @@ pub struct SftSummary {
 pub enum SftError {
     #[error("no training examples")]
     NoData,
-    #[error("example {index} has {tokens} tokens, over max-seq-len {max} (apply the over-length policy first)")]
+    #[error(
+        "example {index} has {tokens} tokens, over max-seq-len {max} (apply the over-length policy first)"
+    )]
     TooLong { index: usize, tokens: usize, max: usize },
     #[error("example {index}: loss mask has {mask} entries for {tokens} tokens")]
     MaskLength { index: usize, mask: usize, tokens: usize },
@@ -215,7 +217,8 @@ impl<B: AutodiffBackend> Sft<B> {
             config: config.clone(),
             history: Vec::new(),
         };
-        let model = weights::to_device::<B::InnerBackend>(model_config.clone(), initial, source, &device)?;
+        let model =
+            weights::to_device::<B::InnerBackend>(model_config.clone(), initial, source, &device)?;
         let mut params: BTreeMap<_, _> = model.parameters().into_iter().collect();
         let zeros = |p: &BTreeMap<String, Tensor<B::InnerBackend, 2>>| {
             p.iter().map(|(n, t)| (n.clone(), t.zeros_like())).collect::<BTreeMap<_, _>>()
@@ -232,29 +235,39 @@ impl<B: AutodiffBackend> Sft<B> {
         }
         if let Some((_, path)) = latest {
             let bad = |message: String| SftError::Resume { path: path.clone(), message };
-            let text = fs_err::read_to_string(path.join("trainer_state.json")).map_err(|e| bad(e.to_string()))?;
-            let saved: TrainerState = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            let text = fs_err::read_to_string(path.join("trainer_state.json"))
+                .map_err(|e| bad(e.to_string()))?;
+            let saved: TrainerState =
+                serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
             if saved.config != fresh.config
                 || saved.examples != fresh.examples
                 || saved.example_tokens != fresh.example_tokens
             {
                 return Err(bad(
-                    "was written by a run with other hyperparameters or data; use a new output dir".into(),
+                    "was written by a run with other hyperparameters or data; use a new output dir"
+                        .into(),
                 ));
             }
             let (_, host) = weights::load_host(&path)?;
             let moments = weights::read_safetensors(&path.join("optimizer.safetensors"))?;
-            let load = |host: &HostTensors, prefix: &str| -> Result<BTreeMap<String, Tensor<B::InnerBackend, 2>>, SftError> {
-                params
-                    .iter()
-                    .map(|(name, t)| {
-                        let key = format!("{prefix}{name}");
-                        let (_, values) = host.get(&key).ok_or_else(|| bad(format!("`{key}` missing")))?;
-                        let shape: [usize; 2] = t.dims();
-                        Ok((name.clone(), Tensor::from_data(TensorData::new(values.clone(), shape), &device)))
-                    })
-                    .collect()
-            };
+            let load =
+                |host: &HostTensors,
+                 prefix: &str|
+                 -> Result<BTreeMap<String, Tensor<B::InnerBackend, 2>>, SftError> {
+                    params
+                        .iter()
+                        .map(|(name, t)| {
+                            let key = format!("{prefix}{name}");
+                            let (_, values) =
+                                host.get(&key).ok_or_else(|| bad(format!("`{key}` missing")))?;
+                            let shape: [usize; 2] = t.dims();
+                            Ok((
+                                name.clone(),
+                                Tensor::from_data(TensorData::new(values.clone(), shape), &device),
+                            ))
+                        })
+                        .collect()
+                };
             let new_params = load(&host, "")?;
             m = load(&moments, "exp_avg.")?;
             v = load(&moments, "exp_avg_sq.")?;
@@ -285,7 +298,8 @@ impl<B: AutodiffBackend> Sft<B> {
     /// a resumed run finds the same order without storing it.
     pub fn epoch_order(&self, epoch: u32, n: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..n).collect();
-        let mut rng = Rng::new(self.config.seed ^ (u64::from(epoch) + 1).wrapping_mul(0xa076_1d64_78bd_642f));
+        let mut rng =
+            Rng::new(self.config.seed ^ (u64::from(epoch) + 1).wrapping_mul(0xa076_1d64_78bd_642f));
         rng.shuffle(&mut order);
         order
     }
@@ -322,7 +336,7 @@ impl<B: AutodiffBackend> Sft<B> {
             self.state.history.push(record.clone());
             self.state.step += 1;
             let save = self.config.save_every_steps;
-            if save > 0 && self.state.step % save == 0 && self.state.step < total {
+            if save > 0 && self.state.step.is_multiple_of(save) && self.state.step < total {
                 self.save_checkpoint(dirs, extra)?;
             }
             if !on_step(&record) {
@@ -379,7 +393,6 @@ impl<B: AutodiffBackend> Sft<B> {
 
     /// Summed gradients of the global batch's mean loss, by accumulation over micro-batches;
     /// also the loss, the tokens and the loss tokens.
-    #[expect(clippy::type_complexity, reason = "a private tuple of four results")]
     pub fn gradients(
         &self,
         batch: &[&Example],
@@ -395,7 +408,9 @@ impl<B: AutodiffBackend> Sft<B> {
         let mut loss_sum = 0.0;
         for packed in &micro {
             let model: CausalLm<B> = CausalLm::build(self.model_config.clone(), |name, _| {
-                Ok::<_, std::convert::Infallible>(Tensor::from_inner(self.params[name].clone()).require_grad())
+                Ok::<_, std::convert::Infallible>(
+                    Tensor::from_inner(self.params[name].clone()).require_grad(),
+                )
             })
             .expect("infallible");
             let loss = sft_loss(&model, packed, normaliser);
@@ -404,17 +419,26 @@ impl<B: AutodiffBackend> Sft<B> {
             for (name, p) in model.parameters() {
                 let g = p.grad(&grads).unwrap_or_else(|| self.params[&name].zeros_like());
                 let entry = acc.remove(&name);
-                acc.insert(name, match entry {
-                    Some(a) => a + g,
-                    None => g,
-                });
+                acc.insert(
+                    name,
+                    match entry {
+                        Some(a) => a + g,
+                        None => g,
+                    },
+                );
             }
         }
         (acc, loss_sum, tokens as u64, loss_tokens as u64)
     }
 
     /// PyTorch's AdamW: decoupled weight decay, bias-corrected moments.
-    fn adamw(&mut self, grads: BTreeMap<String, Tensor<B::InnerBackend, 2>>, clip: f64, lr: f64, t: u64) {
+    fn adamw(
+        &mut self,
+        grads: BTreeMap<String, Tensor<B::InnerBackend, 2>>,
+        clip: f64,
+        lr: f64,
+        t: u64,
+    ) {
         let [b1, b2] = self.config.betas;
         let bc1 = 1.0 - b1.powi(t as i32);
         let bc2 = 1.0 - b2.powi(t as i32);
@@ -444,7 +468,12 @@ impl<B: AutodiffBackend> Sft<B> {
         Ok(path)
     }
 
-    fn save_model(&self, path: &Path, extra: &ExtraFiles, with_state: bool) -> Result<(), SftError> {
+    fn save_model(
+        &self,
+        path: &Path,
+        extra: &ExtraFiles,
+        with_state: bool,
+    ) -> Result<(), SftError> {
         let io = |p: &Path| {
             let p = p.to_path_buf();
             move |source| SaveCheckpointError::Io { path: p, source }
@@ -510,10 +539,18 @@ fn validate(config: &SftConfig, model: &ModelConfig, examples: &[Example]) -> Re
     }
     for (index, e) in examples.iter().enumerate() {
         if e.input_ids.len() > config.max_seq_len {
-            return Err(SftError::TooLong { index, tokens: e.input_ids.len(), max: config.max_seq_len });
+            return Err(SftError::TooLong {
+                index,
+                tokens: e.input_ids.len(),
+                max: config.max_seq_len,
+            });
         }
         if e.loss_mask.len() != e.input_ids.len() {
-            return Err(SftError::MaskLength { index, mask: e.loss_mask.len(), tokens: e.input_ids.len() });
+            return Err(SftError::MaskLength {
+                index,
+                mask: e.loss_mask.len(),
+                tokens: e.input_ids.len(),
+            });
         }
         if let Some(&id) = e.input_ids.iter().find(|&&id| id as usize >= model.vocab_size) {
             return Err(SftError::TokenId { index, id, vocab: model.vocab_size });

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use burn::tensor::backend::AutodiffBackend;
 use valley_train::data::{load_tokenizer, read_tokenized};
 use valley_train::spec::{Device, LrSchedule, ModelFamily, Precision};
-use valley_train::{LossPoint, Plan, Progress, TrainContext, TrainError, TrainOutcome, TrainSpec, Trainer};
+use valley_train::{
+    LossPoint, Plan, Progress, TrainContext, TrainError, TrainOutcome, TrainSpec, Trainer,
+};
 
 use crate::config::{Family, ModelConfig};
 use crate::pack::Example;
@@ -31,7 +33,12 @@ impl Trainer for NativeTrainer {
         NAME
     }
 
-    fn train(&self, spec: &TrainSpec, plan: &Plan, ctx: &mut TrainContext<'_>) -> Result<TrainOutcome, TrainError> {
+    fn train(
+        &self,
+        spec: &TrainSpec,
+        plan: &Plan,
+        ctx: &mut TrainContext<'_>,
+    ) -> Result<TrainOutcome, TrainError> {
         let t = &spec.train;
         if t.precision != Precision::Fp32 {
             return Err(unsupported(
@@ -73,9 +80,31 @@ impl Trainer for NativeTrainer {
         let extra = tokenizer_files(spec)?;
         let dirs = RunDirs { dir: ctx.out_dir.clone() };
         match spec.compute.device {
-            Device::Cpu => run::<crate::CpuTrain>(config, model_config, &host, &source, &examples, &dirs, &extra, plan, ctx, Default::default()),
+            Device::Cpu => run::<crate::CpuTrain>(
+                config,
+                model_config,
+                &host,
+                &source,
+                &examples,
+                &dirs,
+                &extra,
+                plan,
+                ctx,
+                Default::default(),
+            ),
             #[cfg(feature = "cuda")]
-            Device::Cuda => run::<burn::backend::Autodiff<burn::backend::Cuda>>(config, model_config, &host, &source, &examples, &dirs, &extra, plan, ctx, Default::default()),
+            Device::Cuda => run::<burn::backend::Autodiff<burn::backend::Cuda>>(
+                config,
+                model_config,
+                &host,
+                &source,
+                &examples,
+                &dirs,
+                &extra,
+                plan,
+                ctx,
+                Default::default(),
+            ),
             #[cfg(not(feature = "cuda"))]
             Device::Cuda => Err(unsupported(
                 "this valley was built without the `cuda` feature (cargo build --release --features valley-native/cuda); or set compute.device = \"cpu\"",
@@ -97,8 +126,9 @@ fn run<B: AutodiffBackend>(
     ctx: &mut TrainContext<'_>,
     device: B::Device,
 ) -> Result<TrainOutcome, TrainError> {
-    let mut sft = Sft::<B>::new(config, model_config, host, source, examples, dirs, ctx.resume, device)
-        .map_err(backend_err)?;
+    let mut sft =
+        Sft::<B>::new(config, model_config, host, source, examples, dirs, ctx.resume, device)
+            .map_err(backend_err)?;
     let total = sft.total_steps();
     let per_epoch = plan.steps_per_epoch.max(1) as f64;
     let (mut tokens, mut seconds) = (0u64, 0f64);
@@ -132,7 +162,8 @@ pub fn load_student(spec: &TrainSpec) -> Result<(ModelConfig, HostTensors, PathB
         let (config, host) = weights::load_host(path).map_err(backend_err)?;
         return Ok((config, host, path.clone()));
     }
-    let init = spec.model.init.as_ref().ok_or_else(|| unsupported("needs model.path or [model.init]"))?;
+    let init =
+        spec.model.init.as_ref().ok_or_else(|| unsupported("needs model.path or [model.init]"))?;
     let vocab = match init.vocab_size {
         Some(v) => v as usize,
         None => load_tokenizer(spec).map_err(backend_err)?.tokenizer().get_vocab_size(true),
@@ -170,7 +201,8 @@ fn read_examples(path: &Path) -> Result<Vec<Example>, TrainError> {
     read_tokenized(path)
         .map_err(backend_err)?
         .map(|r| {
-            r.map(|row| Example { input_ids: row.input_ids, loss_mask: row.loss_mask }).map_err(backend_err)
+            r.map(|row| Example { input_ids: row.input_ids, loss_mask: row.loss_mask })
+                .map_err(backend_err)
         })
         .collect()
 }
@@ -180,17 +212,29 @@ fn tokenizer_files(spec: &TrainSpec) -> Result<ExtraFiles, TrainError> {
     let Some(dir) = spec.tokenizer_path() else {
         return Ok(ExtraFiles::default());
     };
-    let dir = if dir.is_dir() { dir.to_path_buf() } else { dir.parent().unwrap_or(Path::new(".")).to_path_buf() };
+    let dir = if dir.is_dir() {
+        dir.to_path_buf()
+    } else {
+        dir.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
     let mut files = Vec::new();
-    for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "generation_config.json"] {
+    for name in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "chat_template.jinja",
+        "generation_config.json",
+    ] {
         let path = dir.join(name);
         if path.is_file() {
-            let bytes = fs_err::read(&path).map_err(|source| TrainError::Io { path: path.clone(), source })?;
+            let bytes = fs_err::read(&path)
+                .map_err(|source| TrainError::Io { path: path.clone(), source })?;
             files.push((name.to_owned(), bytes));
         }
     }
     if let Some(template) = &spec.model.chat_template {
-        let bytes = fs_err::read(template).map_err(|source| TrainError::Io { path: template.clone(), source })?;
+        let bytes = fs_err::read(template)
+            .map_err(|source| TrainError::Io { path: template.clone(), source })?;
         files.push(("chat_template.jinja".to_owned(), bytes));
     }
     Ok(ExtraFiles { files })

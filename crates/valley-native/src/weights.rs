@@ -102,9 +102,15 @@ pub fn load_host(path: &Path) -> Result<(ModelConfig, HostTensors), LoadModelErr
 fn to_f32(view: &TensorView<'_>) -> Result<Vec<f32>, String> {
     let b = view.data();
     Ok(match view.dtype() {
-        Dtype::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-        Dtype::F16 => b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-        Dtype::BF16 => b.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::F32 => {
+            b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        }
+        Dtype::F16 => {
+            b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+        }
+        Dtype::BF16 => {
+            b.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+        }
         Dtype::F64 => b
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
@@ -183,20 +189,25 @@ pub fn write_safetensors(path: &Path, tensors: &HostTensors) -> Result<(), SaveC
     let views: Vec<(String, TensorView<'_>)> = bytes
         .iter()
         .map(|(n, s, b)| {
-            let view = TensorView::new(Dtype::F32, s.clone(), b).expect("bug: shape and bytes agree; please report");
+            let view = TensorView::new(Dtype::F32, s.clone(), b)
+                .expect("bug: shape and bytes agree; please report");
             (n.clone(), view)
         })
         .collect();
     let meta: HashMap<String, String> = [("format".to_owned(), "pt".to_owned())].into();
-    safetensors::serialize_to_file(views, Some(meta), path)
-        .map_err(|e| SaveCheckpointError::Safetensors { path: path.to_path_buf(), message: e.to_string() })
+    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| {
+        SaveCheckpointError::Safetensors { path: path.to_path_buf(), message: e.to_string() }
+    })
 }
 
 /// Reads a safetensors file written by [`write_safetensors`] (any float dtype).
 pub fn read_safetensors(path: &Path) -> Result<HostTensors, LoadModelError> {
-    let bytes = fs_err::read(path).map_err(|source| LoadModelError::Io { path: path.to_path_buf(), source })?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| LoadModelError::Safetensors { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes = fs_err::read(path)
+        .map_err(|source| LoadModelError::Io { path: path.to_path_buf(), source })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| LoadModelError::Safetensors {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     st.tensors()
         .into_iter()
         .map(|(name, view)| {

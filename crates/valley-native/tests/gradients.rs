@@ -74,7 +74,12 @@ fn examples() -> Vec<Example> {
         .collect()
 }
 
-fn loss_f64(cfg: &ModelConfig, w: &[(String, Vec<usize>, Vec<f64>)], ex: &[Example], max_len: usize) -> f64 {
+fn loss_f64(
+    cfg: &ModelConfig,
+    w: &[(String, Vec<usize>, Vec<f64>)],
+    ex: &[Example],
+    max_len: usize,
+) -> f64 {
     let refs: Vec<&Example> = ex.iter().collect();
     let packed = pack(&refs, max_len);
     let model = build::<F64>(cfg, w, false);
@@ -94,7 +99,9 @@ fn every_parameter_receives_a_gradient() {
         let params = model.parameters();
         assert_eq!(params.len(), parameter_shapes(&cfg).len());
         for (name, p) in params {
-            let g = p.grad(&grads).unwrap_or_else(|| panic!("{family:?} tied={tied}: {name} got no gradient"));
+            let g = p
+                .grad(&grads)
+                .unwrap_or_else(|| panic!("{family:?} tied={tied}: {name} got no gradient"));
             let norm: f64 = g.powi_scalar(2).sum().into_scalar().elem();
             assert!(norm > 0.0, "{family:?} tied={tied}: {name} has a zero gradient");
         }
@@ -114,7 +121,9 @@ fn gradients_match_finite_differences() {
         let analytic: Vec<(String, Vec<f64>)> = model
             .parameters()
             .into_iter()
-            .map(|(n, p)| (n, p.grad(&grads).unwrap().into_data().convert::<f64>().into_vec::<f64>().unwrap()))
+            .map(|(n, p)| {
+                (n, p.grad(&grads).unwrap().into_data().convert::<f64>().into_vec::<f64>().unwrap())
+            })
             .collect();
         let mut rng = Rng::new(3);
         let mut worst = 0f64;
@@ -127,7 +136,8 @@ fn gradients_match_finite_differences() {
                 plus[pi].2[i] += h;
                 let mut minus = w.clone();
                 minus[pi].2[i] -= h;
-                let numeric = (loss_f64(&cfg, &plus, &ex, 20) - loss_f64(&cfg, &minus, &ex, 20)) / (2.0 * h);
+                let numeric =
+                    (loss_f64(&cfg, &plus, &ex, 20) - loss_f64(&cfg, &minus, &ex, 20)) / (2.0 * h);
                 let a = analytic.iter().find(|(n, _)| n == name).unwrap().1[i];
                 let err = (a - numeric).abs() / (a.abs() + numeric.abs()).max(1e-6);
                 worst = worst.max(err);
@@ -137,7 +147,10 @@ fn gradients_match_finite_differences() {
                 );
             }
         }
-        eprintln!("{family:?} tied={tied}: worst relative error {worst:e}");
+        #[expect(clippy::print_stderr, reason = "the measured error, for the record")]
+        {
+            eprintln!("{family:?} tied={tied}: worst relative error {worst:e}");
+        }
     }
 }
 
@@ -160,7 +173,10 @@ fn packed_loss_equals_separate_losses() {
             sft_loss(&model, &p, total).into_scalar().elem::<f64>()
         })
         .sum();
-    assert!((together - apart).abs() < 1e-12 * apart.abs().max(1.0), "packed {together} vs separate {apart}");
+    assert!(
+        (together - apart).abs() < 1e-12 * apart.abs().max(1.0),
+        "packed {together} vs separate {apart}"
+    );
 }
 
 #[test]
@@ -169,11 +185,19 @@ fn loss_counts_exactly_the_masked_targets() {
     // end of turn) included; computed here from the logits on the host.
     let cfg = tiny(Family::Llama, true);
     let w = weights(&cfg, 5);
-    let e = Example { input_ids: vec![3, 1, 4, 1, 5, 9, 2, 6], loss_mask: vec![0, 0, 0, 1, 1, 1, 1, 1] };
+    let e = Example {
+        input_ids: vec![3, 1, 4, 1, 5, 9, 2, 6],
+        loss_mask: vec![0, 0, 0, 1, 1, 1, 1, 1],
+    };
     let packed = pack(&[&e], 16);
     let model = build::<F64>(&cfg, &w, false);
     let loss: f64 = sft_loss(&model, &packed, packed.loss_tokens() as f64).into_scalar().elem();
-    let logits = model.logits(model.hidden_states(&packed.batch)).into_data().convert::<f64>().into_vec::<f64>().unwrap();
+    let logits = model
+        .logits(model.hidden_states(&packed.batch))
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .unwrap();
     let v = cfg.vocab_size;
     let mut sum = 0.0;
     let mut count = 0;

@@ -66,7 +66,17 @@ fn losses(dir: &Path, stop_after: Option<u64>, resume: bool) -> (Vec<f64>, u64) 
     let host = weights::init_host(&cfg, 1);
     let ex = data();
     let dirs = RunDirs { dir: dir.to_path_buf() };
-    let mut sft = Sft::<CpuTrain>::new(config(), cfg, &host, Path::new("init"), &ex, &dirs, resume, Default::default()).unwrap();
+    let mut sft = Sft::<CpuTrain>::new(
+        config(),
+        cfg,
+        &host,
+        Path::new("init"),
+        &ex,
+        &dirs,
+        resume,
+        Default::default(),
+    )
+    .unwrap();
     let start = sft.step();
     let mut seen = 0;
     let summary = sft
@@ -95,13 +105,26 @@ fn resume_mid_epoch_reproduces_the_loss_curve() {
     assert!(!dir.path().join("model").exists(), "no final model from an interrupted run");
     // Without resume, an existing checkpoint is refused.
     let cfg = tiny();
-    let err = Sft::<CpuTrain>::new(config(), cfg.clone(), &weights::init_host(&cfg, 1), Path::new("init"), &data(), &RunDirs { dir: dir.path().to_path_buf() }, false, Default::default());
+    let err = Sft::<CpuTrain>::new(
+        config(),
+        cfg.clone(),
+        &weights::init_host(&cfg, 1),
+        Path::new("init"),
+        &data(),
+        &RunDirs { dir: dir.path().to_path_buf() },
+        false,
+        Default::default(),
+    );
     assert!(err.is_err());
     let (resumed, start) = losses(dir.path(), None, true);
     assert_eq!(start, 3);
     assert_eq!(resumed.len(), 8, "the history of the first 3 steps comes from the checkpoint");
     for (k, (a, b)) in full.iter().zip(&resumed).enumerate() {
-        assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "step {}: uninterrupted {a} vs resumed {b}", k + 1);
+        assert!(
+            (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+            "step {}: uninterrupted {a} vs resumed {b}",
+            k + 1
+        );
     }
     // The resumed run's final weights equal the uninterrupted run's.
     let (_, a) = weights::load_host(&full_dir.path().join("model")).unwrap();
@@ -115,7 +138,8 @@ fn resume_mid_epoch_reproduces_the_loss_curve() {
 
 #[test]
 fn schedule_warms_up_linearly_then_decays_to_zero() {
-    let c = SftConfig { warmup_steps: 4, learning_rate: 1.0, schedule: Schedule::Linear, ..config() };
+    let c =
+        SftConfig { warmup_steps: 4, learning_rate: 1.0, schedule: Schedule::Linear, ..config() };
     let lr: Vec<f64> = (0..12).map(|k| c.lr_at(k, 12)).collect();
     assert_eq!(&lr[..5], &[0.0, 0.25, 0.5, 0.75, 1.0]);
     assert!(lr.windows(2).skip(4).all(|w| w[1] < w[0]));
