@@ -34,6 +34,7 @@ CORPUS_PY="$ROOT/bench/judge_corpus.py"
 mkdir -p "$OUT"
 
 now() { date +%s.%N; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b))" "$1" "$2"; }
 elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
@@ -64,7 +65,7 @@ t_val=$(valley "$OUT/mixed" "$OUT/mixed/valley.jsonl")
 python3 "$CORPUS_PY" compare "$OUT/mixed/ref.jsonl" "$OUT/mixed/valley.jsonl" || true
 bound=$(python3 "$CORPUS_PY" bound "$OUT/mixed/valley.jsonl" "$WORKERS")
 tests=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tests_run'])" "$OUT/mixed/valley.jsonl.summary.json")
-echo "reference ${t_ref}s, valley ${t_val}s: valley is $(ratio "$t_ref" "$t_val")x faster"
+echo "reference ${t_ref}s, valley ${t_val}s: valley is $(ratio "$t_ref" "$t_val")x faster (load now $(load))"
 echo "physical bound ${bound}s: valley at $(ratio "$t_val" "$bound")x the bound; $(python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$tests" "$t_val") tests/s"
 
 echo "== 2. accepted candidates with a small own run time"
@@ -72,7 +73,7 @@ python3 "$CORPUS_PY" fast "$OUT/mixed/corpus.jsonl" "$OUT/mixed/ref.jsonl" "$OUT
 t_ref=$(reference "$OUT/fast/corpus.jsonl" "$OUT/fast/ref.jsonl")
 t_val=$(valley "$OUT/fast" "$OUT/fast/valley.jsonl")
 python3 "$CORPUS_PY" compare "$OUT/fast/ref.jsonl" "$OUT/fast/valley.jsonl" | head -3 || true
-echo "reference ${t_ref}s, valley ${t_val}s: valley is $(ratio "$t_ref" "$t_val")x faster"
+echo "reference ${t_ref}s, valley ${t_val}s: valley is $(ratio "$t_ref" "$t_val")x faster (load now $(load))"
 
 echo "== 3. verdict flips with $SPINNERS CPU-bound competitors"
 pids=()
@@ -81,6 +82,6 @@ for _ in $(seq "$SPINNERS"); do
 done
 t_val=$(valley "$OUT/mixed" "$OUT/mixed/valley.loaded.jsonl")
 for p in "${pids[@]}"; do kill "$p"; done
-echo "valley under load ${t_val}s"
+echo "valley under load ${t_val}s (load now $(load))"
 python3 "$CORPUS_PY" flips "$OUT/mixed/valley.jsonl" "$OUT/mixed/valley.loaded.jsonl" || true
 echo "outputs in $OUT"
