@@ -15,7 +15,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<u8> {
         other => bail!("--device: {other:?} is not cpu or cuda"),
     };
     let name = args.name.clone().unwrap_or_else(|| {
-        args.model.file_stem().map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned())
+        args.model
+            .file_stem()
+            .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned())
     });
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .with_context(|| format!("--host/--port: cannot listen on {}:{}", args.host, args.port))?;
