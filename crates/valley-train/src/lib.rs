@@ -6,6 +6,9 @@
 //!   over-length policy applied, written pre-tokenised for the engines.
 //! - [`plan`]: [`Plan`], the step arithmetic (gradient accumulation, optimizer and warmup steps)
 //!   shared by every backend.
+//! - [`memory`]: the pre-flight estimate of peak GPU memory.
+//! - [`engine`]: config writers, launchers and log monitoring for the existing engines.
+//! - [`check`]: parity of an engine's own preprocessing with valley's tokens and masks.
 //! - [`trainer`]: the [`Trainer`] trait that the native trainer (`valley-native`) and the
 //!   engine adapters implement.
 //!
@@ -35,6 +38,7 @@ pub mod check;
 pub mod data;
 pub mod engine;
 mod error;
+pub mod memory;
 pub mod plan;
 pub mod spec;
 pub mod trainer;

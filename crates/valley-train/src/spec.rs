@@ -489,13 +489,13 @@ impl TrainSpec {
         }
         let devices = self.devices();
         let per_step = t.micro_batch * devices;
-        if t.global_batch % per_step != 0 {
+        if !t.global_batch.is_multiple_of(per_step) {
             let micro: Vec<String> = (1..=t.global_batch)
-                .filter(|m| t.global_batch % (m * devices) == 0)
+                .filter(|m| t.global_batch.is_multiple_of(m * devices))
                 .map(|m| m.to_string())
                 .collect();
             let counts: Vec<String> = (1..=t.global_batch)
-                .filter(|d| t.global_batch % (t.micro_batch * d) == 0)
+                .filter(|d| t.global_batch.is_multiple_of(t.micro_batch * d))
                 .map(|d| d.to_string())
                 .collect();
             let hint = if micro.is_empty() {

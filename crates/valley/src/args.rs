@@ -569,6 +569,9 @@ pub(crate) struct TrainArgs {
     /// Continue from the newest checkpoint in the run folder.
     #[arg(long)]
     pub(crate) resume: bool,
+    /// Launch even when the memory pre-flight predicts the run will not fit a GPU.
+    #[arg(long)]
+    pub(crate) ignore_memory_check: bool,
     /// Print the commented spec template with every key and its default, and exit.
     #[arg(long)]
     pub(crate) print_template: bool,

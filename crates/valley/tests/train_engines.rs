@@ -56,6 +56,7 @@ fn paper_examples_dry_run_to_the_papers_schedule() {
         }
         assert_eq!(plan["learning_rate"].as_f64(), Some(8e-5));
         assert_eq!(plan["rows_source"], "declared");
+        assert_eq!(plan["memory"]["fits"], true, "{name}: {}", plan["memory"]);
         let files: Vec<&str> =
             plan["engine_files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
         assert!(files.iter().any(|f| f.ends_with("engine/trl.json")), "{files:?}");
@@ -77,6 +78,12 @@ fn gpu_count_leaves_batch_and_steps_unchanged() {
         &[("gpus-per-node = 8", "gpus-per-node = 1")],
     );
     let plan = dry_run(&one, dir.path());
+    // the same schedule, but a 7B model's states alone overflow one 80 GiB GPU: refused
+    assert_eq!(plan["memory"]["fits"], false);
+    let out = valley(&["train", "--config", one.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("memory pre-flight") && err.contains("would fit"), "{err}");
     assert_eq!(plan["gradient_accumulation"].as_u64(), Some(128));
     assert_eq!(plan["optimizer_steps"].as_u64(), Some(1175));
     assert_eq!(plan["global_batch"].as_u64(), Some(128));
@@ -122,10 +129,13 @@ fn indivisible_global_batch_is_refused_with_what_works() {
 /// rendezvous, valley's launcher training a tiny random Qwen2 on 8 traces; the run record holds
 /// the loss curve and the final checkpoint.
 #[test]
+#[expect(clippy::print_stderr, reason = "a gated test says why it skips")]
 fn slurm_cpu_job_completes() {
     let (Ok(_), Ok(python)) = (std::env::var("VALLEY_SLURM"), std::env::var("VALLEY_TRAIN_PYTHON"))
     else {
-        eprintln!("skipped: VALLEY_SLURM or VALLEY_TRAIN_PYTHON unset (scripts/setup.d/65-train-engines.sh, 70-slurm.sh)");
+        eprintln!(
+            "skipped: VALLEY_SLURM or VALLEY_TRAIN_PYTHON unset (scripts/setup.d/65-train-engines.sh, 70-slurm.sh)"
+        );
         return;
     };
     let tokenizer = root().join(".cache/tokenizers/qwen2.5");

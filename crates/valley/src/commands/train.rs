@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 use valley_train::data::{self, DataSummary};
 use valley_train::engine::{EngineInputs, EngineTrainer, write_engine_files};
+use valley_train::memory::{self, MemoryEstimate};
 use valley_train::spec::{Backend, TEMPLATE};
 use valley_train::{Plan, Progress, TrainContext, TrainOutcome, TrainSpec, Trainer};
 
@@ -28,6 +29,16 @@ struct DryRun<'a> {
     launch: Option<String>,
     /// Where the engine departs from the plan in ways valley cannot remove.
     notes: Vec<String>,
+    /// The memory pre-flight (null when the model's shape is unknown or the device is the CPU).
+    memory: Option<MemoryEstimate>,
+}
+
+/// The memory pre-flight of `spec` on GPUs, when its model's shape is known.
+fn preflight(spec: &TrainSpec) -> anyhow::Result<Option<MemoryEstimate>> {
+    if spec.compute.device != valley_train::spec::Device::Cuda {
+        return Ok(None);
+    }
+    Ok(memory::shape(spec, tokenizer_vocab(spec)?).map(|s| memory::estimate(spec, &s)))
 }
 
 #[derive(Serialize)]
@@ -72,7 +83,19 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
             launch = Some(files.command.shell_line());
             notes = files.notes;
         }
+        let mem = preflight(&spec)?;
         let mut human = plan.describe();
+        if let Some(m) = &mem {
+            human.push_str(&format!(
+                "\nmemory per GPU: {:.1} GiB of {:.0} ({:.1} states, {:.1} activations, {:.1} logits){}",
+                m.total_gib,
+                m.device_gib,
+                m.states_gib,
+                m.activations_gib,
+                m.logits_gib,
+                m.advice.as_ref().map_or(String::new(), |a| format!("; will not fit: {a}"))
+            ));
+        }
         for f in &engine_files {
             human.push_str(&format!("\nwrote {f}"));
         }
@@ -90,11 +113,24 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
             engine_files,
             launch,
             notes,
+            memory: mem,
         };
         printer::summary(args.json, &report, &human)?;
         return Ok(exit::SUCCESS);
     }
 
+    if let Some(m) = preflight(&spec)?
+        && !m.fits
+        && !args.ignore_memory_check
+    {
+        anyhow::bail!(
+            "{}: the memory pre-flight predicts {:.1} GiB per GPU, over compute.gpu-memory-gib {:.0}; {} (--ignore-memory-check launches anyway)",
+            config.display(),
+            m.total_gib,
+            m.device_gib,
+            m.advice.unwrap_or_default()
+        );
+    }
     let trainer = trainer_for(&spec)?;
     let out_dir = &spec.output.dir;
     fs_err::create_dir_all(out_dir)?;
