@@ -198,3 +198,50 @@ dir = "run"
     assert!(log.contains("valley: rendezvous on"), "{log}");
     assert!(dir.path().join("run/run.json").is_file());
 }
+
+/// The data side of a dry run with the real Qwen2.5 tokenizer: the declared row count is
+/// checked against the file, and `over-length = "error"` names the first row that is too long.
+#[test]
+#[expect(clippy::print_stderr, reason = "a gated test says why it skips")]
+fn dry_run_checks_declared_rows_and_over_length() {
+    let tokenizer = root().join(".cache/tokenizers/qwen2.5");
+    if !tokenizer.join("tokenizer.json").is_file() {
+        eprintln!("skipped: {} missing (scripts/fetch-tokenizers.sh)", tokenizer.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let gz = root().join("fixtures/traces/leetcode-train.jsonl.gz");
+    let head = Command::new("sh")
+        .arg("-c")
+        .arg(format!("zcat '{}' | head -n 8 > traces.jsonl", gz.display()))
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(head.success());
+    let spec = |rows: u32, policy: &str| {
+        format!(
+            "[model]\nname = \"q\"\npath = \"m\"\ntokenizer = \"{}\"\n[data]\ntrain = \"traces.jsonl\"\nrows = {rows}\nover-length = \"{policy}\"\n[train]\nglobal-batch = 4\nmax-seq-len = 512\n[compute]\ngpus-per-node = 1\ndevice = \"cpu\"\n[output]\ndir = \"run\"\n",
+            tokenizer.display()
+        )
+    };
+    std::fs::write(dir.path().join("ok.toml"), spec(8, "truncate")).unwrap();
+    let plan = dry_run(&dir.path().join("ok.toml"), dir.path());
+    assert_eq!(plan["rows"].as_u64(), Some(8));
+    assert_eq!(plan["rows_source"], "file");
+    assert_eq!(plan["max_tokens"].as_u64(), Some(512));
+    assert!(plan["rows_truncated"].as_u64().unwrap() > 0);
+    assert!(plan["tokens"].as_u64().unwrap() > plan["trained_tokens"].as_u64().unwrap());
+
+    std::fs::write(dir.path().join("rows.toml"), spec(9, "truncate")).unwrap();
+    let out = valley(&["train", "--config", "rows.toml", "--dry-run"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("field `data.rows`: the spec declares 9 rows but"), "{err}");
+
+    std::fs::write(dir.path().join("long.toml"), spec(8, "error")).unwrap();
+    let out = valley(&["train", "--config", "long.toml", "--dry-run"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("traces.jsonl:7: trace `lc-train-00006`: 619 tokens"), "{err}");
+    assert!(err.contains("exceed train.max-seq-len 512"), "{err}");
+}
