@@ -19,6 +19,8 @@ SHARED="${VALLEY_SHARED:-$ROOT/../shared}"
 OUT="${1:-$(mktemp -d -t valley-judge-bench.XXXXXX)}"
 WORKERS="${WORKERS:-2}"
 SPINNERS="${SPINNERS:-2}"
+# "Small own run time": accepted records whose programs use less CPU than this in all.
+FAST_CPU_MS="${FAST_CPU_MS:-100}"
 VALLEY="${VALLEY:-}"
 if [ -z "$VALLEY" ]; then
   for c in "${CARGO_TARGET_DIR:-$ROOT/target}/release/valley" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/valley"; do
@@ -68,12 +70,17 @@ tests=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tests_r
 echo "reference ${t_ref}s, valley ${t_val}s: valley is $(ratio "$t_ref" "$t_val")x faster (load now $(load))"
 echo "physical bound ${bound}s: valley at $(ratio "$t_val" "$bound")x the bound; $(python3 -c "import sys; print('%.0f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$tests" "$t_val") tests/s"
 
-echo "== 2. accepted candidates with a small own run time"
-python3 "$CORPUS_PY" fast "$OUT/mixed/corpus.jsonl" "$OUT/mixed/ref.jsonl" "$OUT/mixed/valley.jsonl" "$OUT/fast" 1000
+echo "== 2. accepted candidates with a small own run time (under ${FAST_CPU_MS} ms of CPU)"
+python3 "$CORPUS_PY" fast "$OUT/mixed/corpus.jsonl" "$OUT/mixed/ref.jsonl" "$OUT/mixed/valley.jsonl" "$OUT/fast" "$FAST_CPU_MS"
 t_ref=$(reference "$OUT/fast/corpus.jsonl" "$OUT/fast/ref.jsonl")
 t_val=$(valley "$OUT/fast" "$OUT/fast/valley.jsonl")
 python3 "$CORPUS_PY" compare "$OUT/fast/ref.jsonl" "$OUT/fast/valley.jsonl" | head -3 || true
 echo "reference ${t_ref}s, valley ${t_val}s: valley is $(ratio "$t_ref" "$t_val")x faster (load now $(load))"
+
+echo "== 2b. the accepted candidates that compute for longer, against their own CPU time"
+t_val=$(valley "$OUT/fast-slow" "$OUT/fast-slow/valley.jsonl")
+slow_bound=$(python3 "$CORPUS_PY" bound "$OUT/fast-slow/valley.jsonl" "$WORKERS")
+echo "valley ${t_val}s for their CPU-time bound of ${slow_bound}s ($(ratio "$t_val" "$slow_bound")x the bound)"
 
 echo "== 3. verdict flips with $SPINNERS CPU-bound competitors"
 pids=()

@@ -122,6 +122,11 @@ def fast(corpus_path, ref_path, ours_path, out_dir, cpu_ms=1000.0):
     os.makedirs(out_dir, exist_ok=True)
     write_jsonl(os.path.join(out_dir, "corpus.jsonl"), keep)
     split(keep, out_dir)
+    # The accepted records that compute for longer, apart: bound by their own CPU time.
+    slow_dir = out_dir + "-slow"
+    os.makedirs(slow_dir, exist_ok=True)
+    write_jsonl(os.path.join(slow_dir, "corpus.jsonl"), slow)
+    split(slow, slow_dir)
     print("accepted by both graders: %d records under %.0f ms of CPU -> %s" % (len(keep), cpu_ms, out_dir))
     for rec in slow:
         o = ours[rec["candidate_id"]]
@@ -130,7 +135,7 @@ def fast(corpus_path, ref_path, ours_path, out_dir, cpu_ms=1000.0):
 
 
 def bound(ours_path, workers):
-    total = 0.0
+    total, longest = 0.0, 0.0
     for o in read_jsonl(ours_path):
         reason = (o.get("first_failure") or {}).get("reason", "")
         cost = o["cpu_ms"] / 1000.0
@@ -138,7 +143,9 @@ def bound(ours_path, workers):
             # LCB's alarm is wall-clock: the limit itself must pass, whatever the CPU did.
             cost = max(cost, o["wall_ms"] / 1000.0 if reason.startswith("harness:") else 6.0)
         total += cost
-    print("%.2f" % (total / float(workers)))
+        longest = max(longest, cost)
+    # No schedule beats the work spread evenly, nor the longest single record.
+    print("%.2f" % max(total / float(workers), longest))
 
 
 def flips(a_path, b_path):
