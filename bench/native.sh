@@ -25,6 +25,7 @@ for f in "$VALLEY" "$PARITY" "$TORCH_PYTHON"; do
   [ -x "$f" ] || { echo "error: $f not found (see the header of $0)" >&2; exit 2; }
 done
 : "${VALLEY_SMOLLM2_GGUF:?run scripts/setup.d/70-smollm2.sh first}"
+[ -f .cache/llm-env.sh ] && . .cache/llm-env.sh
 : "${VALLEY_LLM_ENDPOINT:?start the llama.cpp server: scripts/setup-llm-server.sh}"
 echo "machine: $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -51,5 +52,4 @@ for _ in $(seq 1 120); do
   kill -0 $pid 2>/dev/null || { cat "$OUT/serve.log" >&2; exit 1; }
   sleep 1
 done
-python3 bench/native_generate.py "http://127.0.0.1:$port/v1" smollm2 "$VALLEY_LLM_ENDPOINT" "${VALLEY_LLM_MODEL:-smollm2}" "$PROMPTS" "$MAX_TOKENS" \
-  | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print(json.dumps(r)); print(f"ratio valley/llama.cpp (generation): {r[\"ratio_valley_over_llama_cpp\"]:.2f}")'
+python3 bench/native_generate.py "http://127.0.0.1:$port/v1" smollm2 "$VALLEY_LLM_ENDPOINT" "${VALLEY_LLM_MODEL:-smollm2}" "$PROMPTS" "$MAX_TOKENS"

@@ -55,6 +55,7 @@ def main():
         "greedy_common_prefix_token_share": round(agree / max(total, 1), 3),
         "identical_answers": identical,
     }))
+    print(f"ratio valley/llama.cpp (generation): {rate['valley'] / rate['llama.cpp']:.2f}")
 
 
 if __name__ == "__main__":
