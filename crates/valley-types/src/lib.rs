@@ -23,8 +23,8 @@ mod candidate;
 mod generation;
 mod manifest;
 mod problem;
-mod selection;
 mod run_result;
+mod selection;
 mod trace;
 mod verdict;
 
@@ -32,8 +32,8 @@ pub use candidate::Candidate;
 pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
 pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};
-pub use selection::{Day, LCB_RELEASE_FILES, LcbRelease, ProblemMeta, ProblemSelection};
 pub use run_result::{RUN_RESULT_VERSION, RunResult};
+pub use selection::{Day, LCB_RELEASE_FILES, LcbRelease, ProblemMeta, ProblemSelection};
 pub use trace::{
     ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,
     parse_response,

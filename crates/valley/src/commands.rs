@@ -10,8 +10,8 @@ mod generate;
 mod judge;
 mod report;
 mod serve;
-mod train;
 mod study;
+mod train;
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {

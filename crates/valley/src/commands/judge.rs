@@ -141,7 +141,8 @@ pub(crate) fn load_benchmark(
     let mut problems = HashMap::new();
     let mut excluded = HashSet::new();
     for path in bench.files() {
-        let rows = RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let rows =
+            RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         for row in rows {
             let row = row?;
             let value: serde_json::Value = serde_json::from_slice(&row.json)
