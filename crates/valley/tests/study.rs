@@ -331,9 +331,11 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
 fn slurm_backend_runs_a_tiny_study() {
     if std::env::var_os("VALLEY_SLURM").is_none() {
         #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        eprintln!(
-            "skipped: VALLEY_SLURM is not set (the one-node cluster of scripts/setup.d sets it)"
-        );
+        {
+            eprintln!(
+                "skipped: VALLEY_SLURM is not set (the one-node cluster of scripts/setup.d sets it)"
+            );
+        }
         return;
     }
     let dir = tempfile::tempdir().unwrap();
