@@ -33,6 +33,9 @@ fn tiny_native_example_trains_and_checkpoints() {
     assert!(first > 5.0 && last < first - 1.5, "loss {first} -> {last}");
     assert_eq!(outcome["steps"].as_u64(), record["plan"]["optimizer_steps"].as_u64());
     assert_eq!(outcome["steps"].as_u64(), Some(21));
+    // The headline numbers are also at the top level of the summary.
+    assert_eq!(record["first_loss"].as_f64(), Some(first));
+    assert_eq!(record["final_loss"].as_f64(), Some(last));
     let run = dir.path().join("run");
     for f in [
         "model/config.json",

@@ -163,7 +163,16 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
         outcome.final_checkpoint.display(),
         record_path.display()
     );
-    printer::summary(args.json, &record, &human)?;
+    // The summary is the run record with the headline numbers at the top level.
+    let mut summary_json = serde_json::to_value(&record)?;
+    if let Some(m) = summary_json.as_object_mut() {
+        m.insert("first_loss".into(), serde_json::json!(outcome.first_loss));
+        m.insert("final_loss".into(), serde_json::json!(outcome.final_loss));
+        m.insert("steps".into(), serde_json::json!(outcome.steps));
+        m.insert("final_checkpoint".into(), serde_json::json!(outcome.final_checkpoint));
+        m.insert("run_record".into(), serde_json::json!(record_path));
+    }
+    printer::summary(args.json, &summary_json, &human)?;
     Ok(exit::SUCCESS)
 }
 
