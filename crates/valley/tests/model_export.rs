@@ -1,0 +1,51 @@
+//! `valley model export`: a GGUF model as an HF folder; bad inputs are usage errors that leave
+//! nothing behind.
+
+use serde_json::Value;
+use valley_test::run_bin;
+
+fn valley(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
+    run_bin(env!("CARGO_BIN_EXE_valley"), args, cwd)
+}
+
+#[test]
+fn bad_inputs_are_refused_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fake.gguf"), b"not a gguf file at all").unwrap();
+    let o = valley(&["model", "export", "--model", "fake.gguf", "--out", "hf"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("fake.gguf") && err.contains("not a GGUF file"), "{err}");
+    assert!(!dir.path().join("hf").exists());
+    assert!(!dir.path().join(".hf.partial").exists());
+    let o = valley(&["model", "export", "--model", "model.bin", "--out", "hf"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected a .gguf file"));
+}
+
+#[test]
+fn smollm2_exports_to_an_hf_folder() {
+    let Some(gguf) = std::env::var_os("VALLEY_SMOLLM2_GGUF") else {
+        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+        {
+            eprintln!("skipped: VALLEY_SMOLLM2_GGUF not set (run scripts/setup.d/70-smollm2.sh)");
+        }
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = gguf.to_str().unwrap().to_owned();
+    let o = valley(&["model", "export", "--model", &gguf, "--out", "hf", "--json"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["model_type"], "llama");
+    for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+        assert!(dir.path().join("hf").join(f).is_file(), "{f}");
+    }
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("hf/config.json")).unwrap()).unwrap();
+    assert_eq!(config["num_hidden_layers"], 30);
+    // The folder exists now: a second export is refused.
+    let o = valley(&["model", "export", "--model", &gguf, "--out", "hf"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists"));
+}
