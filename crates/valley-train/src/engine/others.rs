@@ -366,21 +366,8 @@ fn axolotl(
     if spec.compute.sharding == Sharding::Fsdp && plan.devices > 1 {
         y.push_str("fsdp_version: 2\nfsdp_config:\n  reshard_after_forward: true\n  auto_wrap_policy: TRANSFORMER_BASED_WRAP\n  state_dict_type: FULL_STATE_DICT\n");
     }
-    let config = dir.join("axolotl.yaml");
-    let converter = dir.join("valley_tokens_to_hf.py");
-    Ok(Written {
-        files: vec![(converter.clone(), TOKENS_TO_HF.into()), (config.clone(), y)],
-        entry: vec!["-m".into(), "axolotl.cli.train".into(), config.display().to_string()],
-        env: Vec::new(),
-        prepare: Some(vec![
-            converter.display().to_string(),
-            inputs.data.display().to_string(),
-            data.display().to_string(),
-            "--format".into(),
-            "jsonl".into(),
-        ]),
-        notes: Vec::new(),
-    })
+    let launch = HfLaunch { config: "axolotl.yaml", module: "axolotl.cli.train", format: "jsonl" };
+    Ok(launch.written(dir, inputs, &data, y))
 }
 
 fn llama_factory(
@@ -413,21 +400,43 @@ fn llama_factory(
         max = t.max_seq_len,
     );
     y.push_str(&hf_common(spec, plan, &inputs.out_dir.join("final"), false));
-    let config = dir.join("llama-factory.yaml");
-    let converter = dir.join("valley_tokens_to_hf.py");
-    Ok(Written {
-        files: vec![(converter.clone(), TOKENS_TO_HF.into()), (config.clone(), y)],
-        entry: vec!["-m".into(), "llamafactory.launcher".into(), config.display().to_string()],
-        env: Vec::new(),
-        prepare: Some(vec![
-            converter.display().to_string(),
-            inputs.data.display().to_string(),
-            tokenized.display().to_string(),
-            "--format".into(),
-            "disk".into(),
-        ]),
-        notes: Vec::new(),
-    })
+    let launch =
+        HfLaunch { config: "llama-factory.yaml", module: "llamafactory.launcher", format: "disk" };
+    Ok(launch.written(dir, inputs, &tokenized, y))
+}
+
+/// An engine that reads HF datasets: its YAML config, launched as `python -m MODULE CONFIG`,
+/// after valley's tokens are converted by `valley_tokens_to_hf.py` to `target` in `format`.
+struct HfLaunch {
+    config: &'static str,
+    module: &'static str,
+    format: &'static str,
+}
+
+impl HfLaunch {
+    fn written(
+        &self,
+        dir: &Path,
+        inputs: &EngineInputs<'_>,
+        target: &Path,
+        yaml: String,
+    ) -> Written {
+        let config = dir.join(self.config);
+        let converter = dir.join("valley_tokens_to_hf.py");
+        Written {
+            files: vec![(converter.clone(), TOKENS_TO_HF.into()), (config.clone(), yaml)],
+            entry: vec!["-m".into(), self.module.into(), config.display().to_string()],
+            env: Vec::new(),
+            prepare: Some(vec![
+                converter.display().to_string(),
+                inputs.data.display().to_string(),
+                target.display().to_string(),
+                "--format".into(),
+                self.format.into(),
+            ]),
+            notes: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]
