@@ -245,3 +245,37 @@ fn dry_run_checks_declared_rows_and_over_length() {
     assert!(err.contains("traces.jsonl:7: trace `lc-train-00006`: 619 tokens"), "{err}");
     assert!(err.contains("exceed train.max-seq-len 512"), "{err}");
 }
+
+/// axolotl and LLaMA-Factory read HF datasets: the dry run writes their YAML, the converter and a
+/// launch script whose first step converts valley's tokens into the format each engine loads.
+#[test]
+fn hf_dataset_engines_convert_valleys_tokens_first() {
+    for (backend, yaml, module, target, format) in [
+        ("axolotl", "axolotl.yaml", "axolotl.cli.train", "axolotl-tokens.jsonl", "jsonl"),
+        (
+            "llama-factory",
+            "llama-factory.yaml",
+            "llamafactory.launcher",
+            "llama-factory-tokenized",
+            "disk",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = example(
+            "paper-qwen2.5-7b-30k.toml",
+            dir.path(),
+            &[("backend = \"trl\"", &format!("backend = \"{backend}\""))],
+        );
+        let plan = dry_run(&spec, dir.path());
+        assert!(plan["launch"].as_str().unwrap().contains(&format!("-m {module} ")), "{plan}");
+        let files: Vec<&str> =
+            plan["engine_files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(files.iter().any(|f| f.ends_with(yaml)), "{files:?}");
+        let engine = Path::new(files[0]).parent().unwrap().to_path_buf();
+        let launch = std::fs::read_to_string(engine.join("launch.sh")).unwrap();
+        let step = launch.lines().find(|l| l.contains("valley_tokens_to_hf.py")).unwrap();
+        assert!(step.ends_with(&format!("--format {format}")), "{step}");
+        assert!(step.contains(&format!("/{target}")), "{step}");
+        assert!(engine.join("valley_tokens_to_hf.py").is_file());
+    }
+}
