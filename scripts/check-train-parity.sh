@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `valley train check` for every engine that installs on the CPU here: the engine's own
 # preprocessing (TRL's SFTTrainer dataset preparation and collator; torchtune's dataset
-# component and padded_collate_sft) on the first N LeetCode traces rendered with the real
+# component and padded_collate_sft; LLaMA-Factory's get_dataset on the converted tokenized_path and
+# its SFT collator; axolotl's load_cfg and load_datasets on the converted JSONL and the collator
+# its trainer builder picks) on the first N LeetCode traces rendered with the real
 # Qwen2.5 tokenizer, compared token for token with valley's ids and loss masks.
 # Exit 0 when every engine matches on every trace, 1 on any mismatch.
 #
@@ -30,11 +32,19 @@ over-length = "truncate"
 dir = "$work/run"
 SPEC
 status=0
-for engine in trl torchtune; do
+for engine in trl torchtune llama-factory axolotl; do
     case $engine in
         trl) py="$repo/.cache/train-engines/bin/python" ;;
         torchtune) py="$repo/.cache/train-engine-torchtune/bin/python" ;;
+        llama-factory) py="$repo/.cache/train-engine-llamafactory/bin/python" ;;
+        axolotl) py="$repo/.cache/train-engine-axolotl/bin/python" ;;
     esac
+    if [ ! -x "$py" ]; then
+        echo "check-train-parity: $engine NOT RUN: its venv is missing: $(cat .cache/train-engines.unavailable 2>/dev/null)" >&2
+        # A machine without room for torch is not a parity failure; VALLEY_REQUIRE_ENGINES=1 makes it one.
+        [ -n "${VALLEY_REQUIRE_ENGINES:-}" ] && status=1
+        continue
+    fi
     "$valley" train check --config "$work/spec.toml" --engine "$engine" --python "$py" \
         --sample "${N:-1000}" --work "$work/$engine" || status=1
 done
