@@ -165,6 +165,21 @@ pub fn to_device<B: Backend>(
     })
 }
 
+/// The next-token logits of one token sequence, computed on the CPU by the model in `path` (an
+/// HF folder or a GGUF file): `ids.len()` rows of `vocab` values, row-major, and `vocab`. For
+/// checking a checkpoint another engine wrote against that engine's own forward pass.
+pub fn cpu_logits(path: &Path, ids: &[u32]) -> Result<(Vec<f32>, usize), LoadModelError> {
+    let (config, host) = load_host(path)?;
+    let device = Default::default();
+    let model: CausalLm<crate::Cpu> = to_device(config, &host, path, &device)?;
+    let example = crate::pack::Example { input_ids: ids.to_vec(), loss_mask: vec![1; ids.len()] };
+    let packed = crate::pack::pack(&[&example], ids.len());
+    let logits = model.logits(model.hidden_states(&packed.batch));
+    let [_, vocab] = logits.dims();
+    let values = logits.into_data().convert::<f32>().into_vec::<f32>().expect("f32 data");
+    Ok((values, vocab))
+}
+
 /// Copies a model's parameters to the host under their HF names and shapes.
 pub fn to_host<B: Backend>(model: &CausalLm<B>) -> HostTensors {
     let shapes: HashMap<String, Vec<usize>> = parameter_shapes(&model.config).into_iter().collect();

@@ -2,11 +2,20 @@
 
     python valley_parity.py trl       --tokens VALLEY.jsonl --config trl.json       --out E.jsonl
     python valley_parity.py torchtune --tokens VALLEY.jsonl --config torchtune.yaml --out E.jsonl
+    python valley_parity.py llama-factory --tokens VALLEY.jsonl --config llama-factory.yaml \
+        --tokenizer DIR --out E.jsonl
+    python valley_parity.py axolotl --tokens VALLEY.jsonl --config axolotl.yaml \
+        --tokenizer DIR [--model DIR] --out E.jsonl
 
 VALLEY.jsonl holds valley's rows (`id`, `input_ids`, `loss_mask`), as `valley train` hands them
 to the engine. The engine's code prepares them exactly as it does in training (TRL:
 `SFTTrainer._prepare_dataset` with the run's `SFTConfig`, then its `DataCollatorForLanguageModeling`;
-torchtune: the config's tokenizer and dataset components, then `padded_collate_sft`). Each output
+torchtune: the config's tokenizer and dataset components, then `padded_collate_sft`;
+LLaMA-Factory: `get_train_args` on the run's YAML, `load_tokenizer`, `get_template_and_fix_tokenizer`,
+`get_dataset` on the converted `tokenized_path`, then `SFTDataCollatorWith4DAttentionMask` built as
+`run_sft` builds it, padding to a multiple of 8; axolotl: `load_cfg` (its validation and
+normalisation) and `load_datasets` on the converted JSONL, then the collator its trainer builder
+picks for the config, padding to a multiple of 64). Each output
 row holds the engine's `input_ids` and `loss_mask` (1 where its label is not -100); a row the
 engine dropped is missing. valley compares the two files token for token.
 """
@@ -73,16 +82,158 @@ def torchtune_rows(rows, config_path, tokens_path):
         yield {"id": r["id"], "input_ids": ids, "loss_mask": [int(l != -100) for l in labels]}
 
 
+def _text_only_torchaudio():
+    """LLaMA-Factory imports torchaudio at module level, for audio inputs only. PyPI's newest
+    torchaudio (2.11) refuses to load beside torch 2.15, and setup therefore leaves it out; the
+    text path never calls it, so an empty module stands in (never in training launches)."""
+    import importlib.machinery
+    import importlib.util
+    import types
+
+    if importlib.util.find_spec("torchaudio") is None:
+        stub = types.ModuleType("torchaudio")
+        stub.__spec__ = importlib.machinery.ModuleSpec("torchaudio", None)
+        sys.modules["torchaudio"] = stub
+
+
+def llama_factory_rows(rows, config_path, tokenizer_dir):
+    import yaml
+
+    _text_only_torchaudio()
+    from llamafactory.data import (
+        SFTDataCollatorWith4DAttentionMask,
+        get_dataset,
+        get_template_and_fix_tokenizer,
+    )
+    from llamafactory.extras.constants import IGNORE_INDEX
+    from llamafactory.hparams import get_train_args
+    from llamafactory.model import load_tokenizer
+
+    with open(config_path, encoding="utf-8") as f:
+        cfg = yaml.safe_load(f)
+    # Only the tokenizer is loaded (no weights); device and precision do not touch the data.
+    cfg.update(model_name_or_path=tokenizer_dir, bf16=False, use_cpu=True)
+    cfg["gradient_checkpointing"] = False
+    model_args, data_args, training_args, _, _ = get_train_args(cfg)
+    tokenizer_module = load_tokenizer(model_args)
+    tokenizer = tokenizer_module["tokenizer"]
+    template = get_template_and_fix_tokenizer(tokenizer, data_args)
+    module = get_dataset(template, model_args, data_args, training_args, stage="sft", **tokenizer_module)
+    # as run_sft builds it; `model` only adds position ids for multimodal rope, and the
+    # attention implementation only matters with block-diagonal (packed) attention, off here
+    collator = SFTDataCollatorWith4DAttentionMask(
+        template=template,
+        model=None,
+        pad_to_multiple_of=8 if training_args.do_train else None,
+        label_pad_token_id=IGNORE_INDEX if data_args.ignore_pad_token_for_loss else tokenizer.pad_token_id,
+        block_diag_attn=model_args.block_diag_attn,
+        neat_packing=data_args.neat_packing,
+        attn_implementation=None,
+        compute_dtype=model_args.compute_dtype,
+        **tokenizer_module,
+    )
+    train = module["train_dataset"]
+    if len(train) != len(rows):
+        print(f"llama-factory: {len(train)} rows for valley's {len(rows)}", file=sys.stderr)
+    for r, ex in zip(rows, train):
+        feature = {k: ex[k] for k in ("input_ids", "attention_mask", "labels")}
+        yield _unpadded(r, collator([feature]))
+
+
+def _unpadded(r, batch):
+    """The row of a one-row batch, less the padding the collator added: positions attended to
+    by nothing and trained on by nothing. Dropped only where that holds, so padding that is
+    attended to or trained on shows as a mismatch."""
+    ids = batch["input_ids"][0].tolist()
+    labels = batch["labels"][0].tolist()
+    attn = batch["attention_mask"][0].tolist()
+    if all(labels[i] == -100 for i, a in enumerate(attn) if not a):
+        keep = [i for i, a in enumerate(attn) if a]
+        ids = [ids[i] for i in keep]
+        labels = [labels[i] for i in keep]
+    return {"id": r["id"], "input_ids": ids, "loss_mask": [int(l != -100) for l in labels]}
+
+
+def _model_dir(model, tokenizer_dir, work):
+    """A folder the engine can read the model's config from. The check reads no weights: the
+    spec's model folder when it holds a config.json, else the tokenizer's files beside a default
+    config of the tokenizer's family (only `model_type` is read from it)."""
+    import os
+
+    if model and os.path.isfile(os.path.join(model, "config.json")):
+        return model
+    import transformers
+
+    stub = os.path.join(work, "model-config-only")
+    os.makedirs(stub, exist_ok=True)
+    for name in os.listdir(tokenizer_dir):
+        dst = os.path.join(stub, name)
+        if not os.path.lexists(dst):
+            os.symlink(os.path.abspath(os.path.join(tokenizer_dir, name)), dst)
+    with open(os.path.join(tokenizer_dir, "tokenizer_config.json"), encoding="utf-8") as f:
+        cls = json.load(f).get("tokenizer_class", "")
+    config = transformers.Qwen2Config() if "Qwen2" in cls else transformers.LlamaConfig()
+    config.save_pretrained(stub)
+    return stub
+
+
+def axolotl_rows(rows, config_path, tokenizer_dir, model, work):
+    import os
+
+    os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from axolotl.cli.config import load_cfg
+    from axolotl.common.datasets import load_datasets
+    from axolotl.utils.collators import DataCollatorForSeq2Seq
+    from axolotl.loaders import load_tokenizer
+
+    # The data is what it is in training; only where it is cached, how many processes prepare it,
+    # and its order (so rows pair up with valley's by position) are the check's own.
+    cfg = load_cfg(
+        config_path,
+        base_model=_model_dir(model, tokenizer_dir, work),
+        dataset_prepared_path=os.path.join(work, "axolotl-prepared-check"),
+        dataset_num_proc=1,
+        shuffle_merged_datasets=False,
+    )
+    for key in ("sample_packing", "batch_flattening", "processor_type", "plugins", "reward_model"):
+        if cfg.get(key):
+            raise SystemExit(f"axolotl check: `{key}` is set; the check covers valley's config only")
+    train = load_datasets(cfg=cfg).train_dataset
+    tokenizer = load_tokenizer(cfg)
+    # as HFCausalTrainerBuilder.build_collator builds it for this config
+    kwargs = {"padding": True, "return_tensors": "pt"}
+    multiple = cfg.get("pad_to_multiple_of") or 64
+    if cfg.pad_to_sequence_len:
+        kwargs["pad_to_multiple_of"] = multiple * -(-cfg.sequence_len // multiple)
+    elif cfg.pad_to_sequence_len is None:
+        kwargs["pad_to_multiple_of"] = multiple
+    collator = DataCollatorForSeq2Seq(tokenizer, **kwargs)
+    if len(train) != len(rows):
+        print(f"axolotl: {len(train)} rows for valley's {len(rows)}", file=sys.stderr)
+    for r, ex in zip(rows, train):
+        feature = {k: ex[k] for k in ("input_ids", "attention_mask", "labels")}
+        yield _unpadded(r, collator([feature]))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("engine", choices=["trl", "torchtune"])
+    p.add_argument("engine", choices=["trl", "torchtune", "llama-factory", "axolotl"])
     p.add_argument("--tokens", required=True)
     p.add_argument("--config", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--tokenizer", help="the tokenizer folder (llama-factory, axolotl)")
+    p.add_argument("--model", help="the model folder, read for its config.json only (axolotl)")
     a = p.parse_args()
     rows = read(a.tokens)
     if a.engine == "trl":
         out = trl_rows(rows, a.config)
+    elif a.engine == "llama-factory":
+        out = llama_factory_rows(rows, a.config, a.tokenizer)
+    elif a.engine == "axolotl":
+        import os
+
+        out = axolotl_rows(rows, a.config, a.tokenizer, a.model, os.path.dirname(os.path.abspath(a.out)))
     else:
         out = torchtune_rows(rows, a.config, a.tokens)
     n = 0

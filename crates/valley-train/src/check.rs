@@ -80,7 +80,9 @@ pub enum CheckError {
         source: std::io::Error,
     },
     /// This engine has no parity path.
-    #[error("engine `{0}` has no parity check (engines with one: trl, torchtune)")]
+    #[error(
+        "engine `{0}` has no parity check (engines with one: trl, torchtune, llama-factory, axolotl)"
+    )]
     NoCheck(String),
 }
 
@@ -133,6 +135,17 @@ pub fn compare(engine: &str, valley: &[TokenizedRow], theirs: &[TokenizedRow]) -
     report
 }
 
+fn script_error(engine: Backend, python: &str, output: &std::process::Output) -> CheckError {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+    CheckError::Script {
+        engine: engine.as_str().into(),
+        python: python.into(),
+        status: output.status.to_string(),
+        stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+    }
+}
+
 /// Renders the first `sample` rows of `spec`'s data as `valley train` would hand them over,
 /// runs `engine`'s preprocessing with `python` in `work`, and compares.
 pub fn run(
@@ -146,7 +159,10 @@ pub fn run(
         let path = path.to_path_buf();
         move |source| CheckError::Io { path, source }
     };
-    if !matches!(engine, Backend::Trl | Backend::Torchtune) {
+    if !matches!(
+        engine,
+        Backend::Trl | Backend::Torchtune | Backend::LlamaFactory | Backend::Axolotl
+    ) {
         return Err(CheckError::NoCheck(engine.as_str().into()));
     }
     let tokenizer = data::load_tokenizer(spec)?;
@@ -212,10 +228,22 @@ pub fn run(
         .iter()
         .find(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name == "trl.json" || name == "torchtune.yaml"
+            matches!(name, "trl.json" | "torchtune.yaml" | "llama-factory.yaml" | "axolotl.yaml")
         })
         .cloned()
         .ok_or_else(|| CheckError::NoCheck(engine.as_str().into()))?;
+    // The engine's own data conversion (LLaMA-Factory: valley's rows to its tokenized_path),
+    // exactly as `valley train` runs it before launching, with the check's interpreter.
+    if let Some(prepare) = &files.prepare {
+        let output = Command::new(python)
+            .args(&prepare.args)
+            .envs(prepare.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .map_err(io(Path::new(python)))?;
+        if !output.status.success() {
+            return Err(script_error(engine, python, &output));
+        }
+    }
     let script = work.join("valley_parity.py");
     fs_err::write(&script, PARITY_SCRIPT).map_err(io(&script))?;
     let out = work.join("engine.jsonl");
@@ -231,16 +259,15 @@ pub fn run(
     if engine == Backend::Torchtune {
         cmd.env("PYTHONPATH", config.parent().unwrap_or(work));
     }
+    if matches!(engine, Backend::LlamaFactory | Backend::Axolotl) {
+        cmd.arg("--tokenizer").arg(spec.tokenizer_path().unwrap_or(Path::new(".")));
+        if let Some(model) = &spec.model.path {
+            cmd.arg("--model").arg(model);
+        }
+    }
     let output = cmd.output().map_err(io(Path::new(python)))?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
-        return Err(CheckError::Script {
-            engine: engine.as_str().into(),
-            python: python.into(),
-            status: output.status.to_string(),
-            stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
-        });
+        return Err(script_error(engine, python, &output));
     }
     let theirs: Vec<TokenizedRow> = data::read_tokenized(&out)
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())

@@ -668,7 +668,8 @@ pub(crate) struct TrainCheckArgs {
     /// The training spec (TOML).
     #[arg(long, value_name = "F")]
     pub(crate) config: PathBuf,
-    /// The engine whose preprocessing to check: trl or torchtune [default: the spec's backend].
+    /// The engine whose preprocessing to check: trl, torchtune, llama-factory or axolotl
+    /// [default: the spec's backend].
     #[arg(long, value_name = "ENGINE")]
     pub(crate) engine: Option<String>,
     /// Traces to check (the first N rows of the data file).

@@ -1,6 +1,7 @@
 //! Issue 6: `valley train` with the engine backends: the paper examples' dry runs give the
 //! paper's schedule whatever the GPU count, a bad batch split is refused with what would work,
-//! and (gated by VALLEY_SLURM) a CPU job submitted through the Slurm launcher completes.
+//! and (gated by VALLEY_SLURM) a CPU job submitted through the Slurm launcher completes and its
+//! checkpoint loads back into valley's native model with transformers' logits.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -197,6 +198,40 @@ dir = "run"
     let log = std::fs::read_to_string(dir.path().join("run/logs/train.log")).unwrap();
     assert!(log.contains("valley: rendezvous on"), "{log}");
     assert!(dir.path().join("run/run.json").is_file());
+    native_logits_match_transformers(&ckpt, &python, dir.path());
+}
+
+/// The engine's checkpoint, loaded back into valley's native model, gives the logits that
+/// transformers gives for it (both in f32 on the CPU).
+fn native_logits_match_transformers(ckpt: &Path, python: &str, work: &Path) {
+    let ids: Vec<u32> = vec![151_644, 872, 198, 3838, 374, 220, 17, 10, 17, 30, 151_645, 198, 9707];
+    let raw = work.join("transformers-logits.f32");
+    let script = r#"
+import sys, torch, transformers
+ckpt, out = sys.argv[1], sys.argv[2]
+ids = [int(x) for x in sys.argv[3].split(",")]
+model = transformers.AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32)
+model.eval()
+with torch.no_grad():
+    logits = model(torch.tensor([ids])).logits[0]
+logits.numpy().astype("<f4").tofile(out)
+"#;
+    let joined: Vec<String> = ids.iter().map(u32::to_string).collect();
+    let out = Command::new(python)
+        .args(["-c", script, ckpt.to_str().unwrap(), raw.to_str().unwrap(), &joined.join(",")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&raw).unwrap();
+    let theirs: Vec<f32> =
+        bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let (ours, vocab) = valley_native::weights::cpu_logits(ckpt, &ids).unwrap();
+    assert_eq!(ours.len(), ids.len() * vocab);
+    assert_eq!(theirs.len(), ours.len(), "transformers' vocabulary differs from valley's");
+    let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = ours.iter().zip(&theirs).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(scale > 0.0, "transformers gave all-zero logits");
+    assert!(diff <= 1e-4 * scale.max(1.0), "max |logit difference| {diff} (largest logit {scale})");
 }
 
 /// The data side of a dry run with the real Qwen2.5 tokenizer: the declared row count is

@@ -294,8 +294,7 @@ fn hf_common(spec: &TrainSpec, plan: &Plan, out: &Path, axolotl: bool) -> String
          bf16: {bf16}\n\
          gradient_checkpointing: {ckpting}\n\
          logging_steps: 1\n\
-         save_strategy: {save}\n\
-         save_steps: {save_steps}\n",
+         save_strategy: {save}\n",
         out = p(out),
         hf_only = if axolotl {
             String::new()
@@ -320,8 +319,11 @@ fn hf_common(spec: &TrainSpec, plan: &Plan, out: &Path, axolotl: bool) -> String
         bf16 = t.precision == Precision::Bf16,
         ckpting = t.gradient_checkpointing,
         save = if t.save_every_steps > 0 { "steps" } else { "\"no\"" },
-        save_steps = t.save_every_steps.max(1),
     );
+    // axolotl's validator refuses save_steps beside save_strategy "no"
+    if t.save_every_steps > 0 {
+        let _ = writeln!(y, "save_steps: {}", t.save_every_steps);
+    }
     y
 }
 
@@ -387,6 +389,9 @@ fn llama_factory(
          stage: sft\n\
          do_train: true\n\
          finetuning_type: full\n\
+         # LLaMA-Factory's argument parser wants a dataset name for training; its loader ignores\n\
+         # it when tokenized_path holds data (and fails, not re-tokenises, when it does not).\n\
+         dataset: valley_tokenized\n\
          tokenized_path: {tokenized}\n\
          cutoff_len: {max}\n\
          packing: false\n\
