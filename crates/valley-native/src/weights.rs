@@ -41,6 +41,8 @@ pub enum LoadModelError {
     Safetensors { path: PathBuf, message: String },
     #[error("{path}: tensor `{name}`: {message}")]
     Tensor { path: PathBuf, name: String, message: String },
+    #[error("{path}: token id {id} is outside the vocabulary of {vocab}")]
+    TokenId { path: PathBuf, id: u32, vocab: usize },
 }
 
 /// Why a checkpoint cannot be written.
@@ -170,6 +172,13 @@ pub fn to_device<B: Backend>(
 /// checking a checkpoint another engine wrote against that engine's own forward pass.
 pub fn cpu_logits(path: &Path, ids: &[u32]) -> Result<(Vec<f32>, usize), LoadModelError> {
     let (config, host) = load_host(path)?;
+    if let Some(&id) = ids.iter().find(|&&id| id as usize >= config.vocab_size) {
+        return Err(LoadModelError::TokenId {
+            path: path.to_path_buf(),
+            id,
+            vocab: config.vocab_size,
+        });
+    }
     let device = Default::default();
     let model: CausalLm<crate::Cpu> = to_device(config, &host, path, &device)?;
     let example = crate::pack::Example { input_ids: ids.to_vec(), loss_mask: vec![1; ids.len()] };

@@ -614,6 +614,27 @@ pub(crate) enum ModelCommand {
     /// model.safetensors (dequantised, q/k rows un-permuted), tokenizer.json and
     /// tokenizer_config.json from its metadata, for engines that read only HF checkpoints.
     Export(ModelExportArgs),
+    /// The next-token logits of a token sequence under a model (HF folder or GGUF), computed on
+    /// the CPU by valley's native model: to check a checkpoint another engine wrote against
+    /// that engine's own forward pass. Writes them as raw little-endian f32, one row of
+    /// `vocab` values per position; prints positions, vocab and each position's argmax.
+    Logits(ModelLogitsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelLogitsArgs {
+    /// The model: an HF folder (config.json + safetensors) or a .gguf file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) model: PathBuf,
+    /// The token ids, comma-separated.
+    #[arg(long, value_name = "IDS", value_delimiter = ',', required = true)]
+    pub(crate) ids: Vec<u32>,
+    /// Where to write the logits (raw f32, little-endian, row-major).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Model(ModelCommand::Export(args)) => model::export(args),
+        Command::Model(ModelCommand::Logits(args)) => model::logits(args),
         Command::Train(args) => train::run(args),
         Command::Study(StudyCommand::Run(args)) => study::run(args),
         Command::Study(StudyCommand::Status(args)) => study::status(args),

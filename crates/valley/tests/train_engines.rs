@@ -225,7 +225,31 @@ logits.numpy().astype("<f4").tofile(out)
     let bytes = std::fs::read(&raw).unwrap();
     let theirs: Vec<f32> =
         bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-    let (ours, vocab) = valley_native::weights::cpu_logits(ckpt, &ids).unwrap();
+    let ours_path = work.join("valley-logits.f32");
+    let out = valley(
+        &[
+            "model",
+            "logits",
+            "--model",
+            ckpt.to_str().unwrap(),
+            "--ids",
+            &joined.join(","),
+            "--out",
+            ours_path.to_str().unwrap(),
+            "--json",
+        ],
+        work,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let vocab = summary["vocab"].as_u64().unwrap() as usize;
+    assert_eq!(summary["positions"].as_u64(), Some(ids.len() as u64));
+    assert_eq!(summary["argmax"].as_array().unwrap().len(), ids.len());
+    let ours: Vec<f32> = std::fs::read(&ours_path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     assert_eq!(ours.len(), ids.len() * vocab);
     assert_eq!(theirs.len(), ours.len(), "transformers' vocabulary differs from valley's");
     let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));

@@ -1,8 +1,11 @@
 //! `valley model export`: a GGUF model as an HF folder (valley-native's loader writes it).
+//! `valley model logits`: a model's logits on given tokens, from valley-native's forward pass.
 
 use anyhow::{Context, bail};
 
-use crate::args::ModelExportArgs;
+use serde::Serialize;
+
+use crate::args::{ModelExportArgs, ModelLogitsArgs};
 use crate::printer;
 
 pub(crate) fn export(args: ModelExportArgs) -> anyhow::Result<u8> {
@@ -18,6 +21,39 @@ pub(crate) fn export(args: ModelExportArgs) -> anyhow::Result<u8> {
         summary.tensors,
         summary.parameters,
         summary.out.display()
+    );
+    printer::summary(args.json, &summary, &human)?;
+    Ok(crate::exit::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct LogitsSummary {
+    positions: usize,
+    vocab: usize,
+    argmax: Vec<usize>,
+    out: std::path::PathBuf,
+}
+
+pub(crate) fn logits(args: ModelLogitsArgs) -> anyhow::Result<u8> {
+    let (values, vocab) = valley_native::weights::cpu_logits(&args.model, &args.ids)
+        .with_context(|| format!("cannot run {}", args.model.display()))?;
+    let argmax: Vec<usize> = values
+        .chunks(vocab)
+        .map(|row| {
+            row.iter().enumerate().fold(0, |best, (i, v)| if *v > row[best] { i } else { best })
+        })
+        .collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let tmp = args.out.with_extension("partial");
+    fs_err::write(&tmp, &bytes)?;
+    fs_err::rename(&tmp, &args.out)?;
+    let summary = LogitsSummary { positions: args.ids.len(), vocab, argmax, out: args.out };
+    let human = format!(
+        "{} positions x {} logits -> {} (argmax {:?})\n",
+        summary.positions,
+        summary.vocab,
+        summary.out.display(),
+        summary.argmax
     );
     printer::summary(args.json, &summary, &human)?;
     Ok(crate::exit::SUCCESS)
