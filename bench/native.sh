@@ -53,3 +53,7 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 python3 bench/native_generate.py "http://127.0.0.1:$port/v1" smollm2 "$VALLEY_LLM_ENDPOINT" "${VALLEY_LLM_MODEL:-smollm2}" "$PROMPTS" "$MAX_TOKENS"
+
+echo "== teacher-forced greedy agreement with llama.cpp (same GGUF; repeat penalty off)"
+python3 -c "import numpy" 2>/dev/null && py=python3 || py="$TORCH_PYTHON"
+"$py" bench/greedy_agreement.py "$VALLEY" "$VALLEY_SMOLLM2_GGUF" "$VALLEY_LLM_ENDPOINT" "${VALLEY_LLM_MODEL:-smollm2}" "$PROMPTS" "$MAX_TOKENS"

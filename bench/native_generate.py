@@ -33,6 +33,11 @@ def main():
         outs = {}
         for name, url, model in [("valley", v_url, v_model), ("llama.cpp", l_url, l_model)]:
             body = {"model": model, "messages": msgs, "max_tokens": max_tokens, "temperature": 0}
+            if name == "llama.cpp":
+                # llama-cpp-python's server applies repeat_penalty 1.1 by default, even at
+                # temperature 0: its "greedy" text then leaves the model's argmax wherever a token
+                # repeats (its own logprobs show the unpenalised top token). Off, for plain greedy.
+                body["repeat_penalty"] = 1.0
             t0 = time.perf_counter()
             r = post(url + "/chat/completions", body)
             dt = time.perf_counter() - t0
