@@ -38,6 +38,9 @@ pub struct ModelConfig {
     pub head_dim: usize,
     pub rms_norm_eps: f64,
     pub rope_theta: f64,
+    /// Llama-3.1's "llama3" rotary frequency scaling; `None` for plain rotary embeddings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_scaling: Option<Llama3RopeScaling>,
     pub max_position_embeddings: usize,
     /// The output head shares the token embedding matrix.
     pub tie_word_embeddings: bool,
@@ -45,6 +48,35 @@ pub struct ModelConfig {
     pub attention_bias: bool,
     pub bos_token_id: Option<u32>,
     pub eos_token_id: Option<u32>,
+}
+
+/// The "llama3" rotary scaling of Llama 3.1 (transformers' `_compute_llama3_parameters`): long
+/// wavelengths are divided by `factor`, short ones kept, the band between interpolated.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Llama3RopeScaling {
+    pub factor: f64,
+    pub low_freq_factor: f64,
+    pub high_freq_factor: f64,
+    pub original_max_position_embeddings: usize,
+}
+
+impl Llama3RopeScaling {
+    /// Scales the inverse frequencies of a rotary table, as transformers does.
+    pub fn apply(&self, inv_freq: &mut [f64]) {
+        let old = self.original_max_position_embeddings as f64;
+        let low_wavelen = old / self.low_freq_factor;
+        let high_wavelen = old / self.high_freq_factor;
+        for f in inv_freq {
+            let wavelen = 2.0 * std::f64::consts::PI / *f;
+            if wavelen > low_wavelen {
+                *f /= self.factor;
+            } else if wavelen >= high_wavelen {
+                let smooth = (old / wavelen - self.low_freq_factor)
+                    / (self.high_freq_factor - self.low_freq_factor);
+                *f = (1.0 - smooth) * *f / self.factor + smooth * *f;
+            }
+        }
+    }
 }
 
 /// `config.json` as written by transformers: every field optional so each family fills its own
@@ -65,7 +97,10 @@ struct RawConfig {
     max_position_embeddings: Option<usize>,
     tie_word_embeddings: Option<bool>,
     attention_bias: Option<bool>,
+    /// transformers 4's rotary scaling (`rope_theta` beside it).
     rope_scaling: Option<serde_json::Value>,
+    /// transformers 5's rotary parameters: `rope_theta` and `rope_type` (+ the scaling's fields).
+    rope_parameters: Option<serde_json::Value>,
     bos_token_id: Option<serde_json::Value>,
     eos_token_id: Option<serde_json::Value>,
 }
@@ -97,13 +132,7 @@ impl ModelConfig {
                 }
             }
         };
-        if let Some(scaling) = raw.rope_scaling.as_ref().filter(|v| !v.is_null()) {
-            // Llama-3.1's "llama3" frequency scaling changes the rotary table; not implemented.
-            return Err(ConfigError::Field(
-                "rope_scaling",
-                format!("{scaling} is not supported (only unscaled rotary embeddings)"),
-            ));
-        }
+        let (rope_theta, rope_scaling) = rope(&raw)?;
         // Defaults of transformers' LlamaConfig and Qwen2Config.
         let (vocab, hidden, inter, layers, heads, eps, theta, max_pos, tie) = match family {
             Family::Llama => (32000, 4096, 11008, 32, 32, 1e-6, 10000.0, 2048, false),
@@ -121,7 +150,8 @@ impl ModelConfig {
             num_key_value_heads: raw.num_key_value_heads.unwrap_or(num_attention_heads),
             head_dim: raw.head_dim.unwrap_or(hidden_size / num_attention_heads.max(1)),
             rms_norm_eps: raw.rms_norm_eps.unwrap_or(eps),
-            rope_theta: raw.rope_theta.unwrap_or(theta),
+            rope_theta: rope_theta.unwrap_or(theta),
+            rope_scaling,
             max_position_embeddings: raw.max_position_embeddings.unwrap_or(max_pos),
             tie_word_embeddings: raw.tie_word_embeddings.unwrap_or(tie),
             attention_bias: match family {
@@ -187,6 +217,19 @@ impl ModelConfig {
             "use_cache": true,
         });
         let map = v.as_object_mut().expect("a JSON object literal");
+        if let Some(r) = &self.rope_scaling {
+            // the transformers 4 form, which transformers 5 still reads
+            map.insert(
+                "rope_scaling".into(),
+                serde_json::json!({
+                    "rope_type": "llama3",
+                    "factor": r.factor,
+                    "low_freq_factor": r.low_freq_factor,
+                    "high_freq_factor": r.high_freq_factor,
+                    "original_max_position_embeddings": r.original_max_position_embeddings,
+                }),
+            );
+        }
         if self.model_type == Family::Llama {
             map.insert("attention_bias".into(), self.attention_bias.into());
             map.insert("mlp_bias".into(), false.into());
@@ -203,6 +246,50 @@ impl ModelConfig {
     /// Number of scalar parameters.
     pub fn parameter_count(&self) -> usize {
         crate::llama::parameter_shapes(self).iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+}
+
+/// The rotary base and scaling, from `rope_theta` + `rope_scaling` (transformers 4) or
+/// `rope_parameters` (transformers 5, which writes the base inside it).
+fn rope(raw: &RawConfig) -> Result<(Option<f64>, Option<Llama3RopeScaling>), ConfigError> {
+    let present = |v: &Option<serde_json::Value>| v.as_ref().filter(|v| !v.is_null()).cloned();
+    let (field, params) = match (present(&raw.rope_parameters), present(&raw.rope_scaling)) {
+        (Some(p), _) => ("rope_parameters", p),
+        (None, Some(s)) => ("rope_scaling", s),
+        (None, None) => return Ok((raw.rope_theta, None)),
+    };
+    let obj = params
+        .as_object()
+        .ok_or_else(|| ConfigError::Field(field, format!("{params} is not an object")))?;
+    let theta =
+        raw.rope_theta.or_else(|| obj.get("rope_theta").and_then(serde_json::Value::as_f64));
+    let kind = obj.get("rope_type").or_else(|| obj.get("type")).and_then(serde_json::Value::as_str);
+    match kind {
+        None | Some("default") => Ok((theta, None)),
+        Some("llama3") => {
+            let num = |k: &str| {
+                obj.get(k).and_then(serde_json::Value::as_f64).ok_or_else(|| {
+                    ConfigError::Field(field, format!("`{k}` missing or not a number"))
+                })
+            };
+            let scaling = Llama3RopeScaling {
+                factor: num("factor")?,
+                low_freq_factor: num("low_freq_factor")?,
+                high_freq_factor: num("high_freq_factor")?,
+                original_max_position_embeddings: num("original_max_position_embeddings")? as usize,
+            };
+            if scaling.factor <= 0.0 || scaling.high_freq_factor <= scaling.low_freq_factor {
+                return Err(ConfigError::Field(
+                    field,
+                    "llama3 needs factor > 0 and high_freq_factor > low_freq_factor".into(),
+                ));
+            }
+            Ok((theta, Some(scaling)))
+        }
+        Some(other) => Err(ConfigError::Field(
+            field,
+            format!("rope type {other:?} is not supported (default and llama3 are)"),
+        )),
     }
 }
 
@@ -247,5 +334,46 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("num_key_value_heads"), "{e}");
+    }
+
+    #[test]
+    fn rotary_settings_of_transformers_4_and_5() {
+        let base = r#""model_type":"llama","hidden_size":64,"num_attention_heads":4,"vocab_size":10,"intermediate_size":8,"num_hidden_layers":1"#;
+        // transformers 5 writes the base inside rope_parameters, and no rope_theta
+        let v5 = format!(
+            r#"{{{base},"rope_parameters":{{"rope_theta":1000000.0,"rope_type":"default"}}}}"#
+        );
+        let c = ModelConfig::from_hf_json(&v5).unwrap();
+        assert_eq!((c.rope_theta, c.rope_scaling), (1e6, None));
+        let llama3 = r#""factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192"#;
+        let v4 = format!(
+            r#"{{{base},"rope_theta":500000.0,"rope_scaling":{{"rope_type":"llama3",{llama3}}}}}"#
+        );
+        let v5 = format!(
+            r#"{{{base},"rope_parameters":{{"rope_theta":500000.0,"rope_type":"llama3",{llama3}}}}}"#
+        );
+        let (a, b) =
+            (ModelConfig::from_hf_json(&v4).unwrap(), ModelConfig::from_hf_json(&v5).unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a.rope_theta, 500000.0);
+        let s = a.rope_scaling.unwrap();
+        assert_eq!((s.factor, s.original_max_position_embeddings), (8.0, 8192));
+        assert_eq!(ModelConfig::from_hf_json(&a.to_hf_json().to_string()).unwrap(), a);
+        // transformers' llama3 table: high frequencies kept, low ones divided by 8, the band
+        // between interpolated (wavelengths 2048 and 8192 at these settings)
+        let mut inv =
+            vec![1.0, 2.0 * std::f64::consts::PI / 4096.0, 2.0 * std::f64::consts::PI / 10000.0];
+        s.apply(&mut inv);
+        assert_eq!(inv[0], 1.0);
+        let smooth = (8192.0 / 4096.0 - 1.0) / 3.0;
+        let f = 2.0 * std::f64::consts::PI / 4096.0;
+        assert!((inv[1] - ((1.0 - smooth) * f / 8.0 + smooth * f)).abs() < 1e-15);
+        assert!((inv[2] - 2.0 * std::f64::consts::PI / 10000.0 / 8.0).abs() < 1e-15);
+        let yarn = format!(r#"{{{base},"rope_scaling":{{"rope_type":"yarn","factor":4.0}}}}"#);
+        let e = ModelConfig::from_hf_json(&yarn).unwrap_err().to_string();
+        assert!(e.contains("rope_scaling") && e.contains("yarn"), "{e}");
+        let partial = format!(r#"{{{base},"rope_scaling":{{"rope_type":"llama3","factor":8.0}}}}"#);
+        let e = ModelConfig::from_hf_json(&partial).unwrap_err().to_string();
+        assert!(e.contains("low_freq_factor"), "{e}");
     }
 }

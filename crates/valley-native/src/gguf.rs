@@ -325,6 +325,14 @@ impl Gguf {
         let f = |k: &str, default: f64| {
             self.metadata.get(&key(k)).and_then(Value::as_f64).unwrap_or(default)
         };
+        if self.tensors.iter().any(|t| t.name == "rope_freqs.weight") {
+            // llama.cpp stores Llama-3.1's rotary scaling only as this table of per-frequency
+            // divisors; reading the model without it would silently change every position.
+            return Err(GgufError::Tensor(
+                "rope_freqs.weight".into(),
+                "Llama-3.1's rotary scaling is not supported from GGUF; load the HF checkpoint (its llama3 rope scaling is)".into(),
+            ));
+        }
         let tied = !self.tensors.iter().any(|t| t.name == "output.weight");
         let cfg = ModelConfig {
             model_type: family,
@@ -337,6 +345,7 @@ impl Gguf {
             head_dim: self.meta_u(&key("rope.dimension_count")).unwrap_or(hidden / heads.max(1)),
             rms_norm_eps: f("attention.layer_norm_rms_epsilon", 1e-6),
             rope_theta: f("rope.freq_base", 10000.0),
+            rope_scaling: None,
             max_position_embeddings: self.meta_u(&key("context_length")).unwrap_or(2048),
             tie_word_embeddings: tied,
             attention_bias: family == Family::Qwen2,
@@ -365,7 +374,7 @@ pub fn read_gguf(path: &Path) -> Result<(ModelConfig, crate::weights::HostTensor
     let mut out = BTreeMap::new();
     for t in &g.tensors {
         let Some(name) = hf_name(&t.name) else {
-            // rope_freqs and similar derived tables: recomputed from the config.
+            // derived tables llama.cpp may add (rope_freqs is refused in `config`)
             continue;
         };
         let n: usize = t.dims.iter().map(|&d| d as usize).product();

@@ -389,8 +389,11 @@ impl<B: Backend> Rope<B> {
     fn new(cfg: &ModelConfig, positions: &[u32], b: usize, t: usize, device: &B::Device) -> Self {
         let hd = cfg.head_dim;
         let half = hd / 2;
-        let inv: Vec<f64> =
+        let mut inv: Vec<f64> =
             (0..half).map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f64 / hd as f64)).collect();
+        if let Some(scaling) = &cfg.rope_scaling {
+            scaling.apply(&mut inv);
+        }
         let mut cos = Vec::with_capacity(positions.len() * hd);
         let mut sin = Vec::with_capacity(positions.len() * hd);
         for &p in positions {

@@ -185,6 +185,7 @@ pub fn load_student(spec: &TrainSpec) -> Result<(ModelConfig, HostTensors, PathB
         head_dim: hidden / heads.max(1),
         rms_norm_eps: 1e-6,
         rope_theta: init.rope_theta,
+        rope_scaling: None,
         max_position_embeddings: spec.train.max_seq_len as usize,
         tie_word_embeddings: init.tie_word_embeddings,
         attention_bias: family == Family::Qwen2,

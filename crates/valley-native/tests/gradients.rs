@@ -24,6 +24,7 @@ fn tiny(family: Family, tied: bool) -> ModelConfig {
         head_dim: 4,
         rms_norm_eps: 1e-6,
         rope_theta: 10000.0,
+        rope_scaling: None,
         max_position_embeddings: 64,
         tie_word_embeddings: tied,
         attention_bias: family == Family::Qwen2,

@@ -21,6 +21,7 @@ fn tiny() -> ModelConfig {
         head_dim: 8,
         rms_norm_eps: 1e-6,
         rope_theta: 10000.0,
+        rope_scaling: None,
         max_position_embeddings: 64,
         tie_word_embeddings: false,
         attention_bias: true,
