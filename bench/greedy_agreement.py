@@ -14,15 +14,10 @@ import json
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 import numpy as np
 
-
-def post(url, body):
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        return json.loads(r.read())
+from native_generate import post
 
 
 def main():

@@ -27,11 +27,13 @@ rm -f "$mark"
 # wheels are ~3 GB to fetch and ~6 GB installed. pip unpacks into TMPDIR; keep that on the same
 # disk as .cache (a small tmpfs /tmp fills first) and keep no second copy in pip's cache.
 need_gb=${VALLEY_TRAIN_ENGINES_NEED_GB:-12}
+mkdir -p .cache/pip-tmp
+export TMPDIR="$PWD/.cache/pip-tmp" PIP_NO_CACHE_DIR=1
+trap 'rm -rf .cache/pip-tmp' EXIT
 # Records why an engine is missing (the caller removed its half-made venv) and goes on.
 unavailable() {
     echo "warning: training engine not installed: $*" >&2
     echo "warning: \`valley train check\` for it will say it did not run" >&2
-    rm -rf .cache/pip-tmp
     echo "$*" >> "$mark"
 }
 if ! "$base/bin/python" -c "import torch, transformers, trl, datasets" 2>/dev/null; then
@@ -41,8 +43,6 @@ if ! "$base/bin/python" -c "import torch, transformers, trl, datasets" 2>/dev/nu
         unavailable "all engines: only ${free_gb} GB free under .cache, the install needs ${need_gb} GB"
         exit 0
     fi
-    mkdir -p .cache/pip-tmp
-    export TMPDIR="$PWD/.cache/pip-tmp" PIP_NO_CACHE_DIR=1
     python3 -m venv "$base"
     if ! { "$base/bin/pip" install -q --upgrade pip &&
         "$base/bin/pip" install -q "torch==2.15.0" "trl==1.16.0" "transformers==5.24.0" datasets accelerate; }; then
@@ -50,20 +50,21 @@ if ! "$base/bin/python" -c "import torch, transformers, trl, datasets" 2>/dev/nu
         unavailable "all engines: pip install of torch/TRL failed (see the setup log)"
         exit 0
     fi
-    rm -rf .cache/pip-tmp
 fi
 site="$(cd "$base" && pwd)/lib/python$("$base/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')/site-packages"
+
+# A venv that sees the base venv's torch through a .pth file (its own packages come first).
+venv_on_shared_torch() {
+    python3 -m venv "$1" &&
+        echo "$site" > "$("$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz-valley-torch-base.pth" &&
+        "$1/bin/pip" install -q --upgrade pip
+}
+
 tt=.cache/train-engine-torchtune
 if ! "$tt/bin/python" -c "import torchtune, torch; from torchtune.data import padded_collate_sft" 2>/dev/null; then
-    python3 -m venv "$tt"
-    ttsite="$("$tt/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-    echo "$site" > "$ttsite/zz-valley-torch-base.pth"
-    mkdir -p .cache/pip-tmp
-    TMPDIR="$PWD/.cache/pip-tmp" PIP_NO_CACHE_DIR=1 "$tt/bin/pip" install -q --upgrade pip &&
-        TMPDIR="$PWD/.cache/pip-tmp" PIP_NO_CACHE_DIR=1 "$tt/bin/pip" install -q \
-            "torchtune==0.6.1" "torchao==0.11.0" omegaconf ||
+    { venv_on_shared_torch "$tt" &&
+        "$tt/bin/pip" install -q "torchtune==0.6.1" "torchao==0.11.0" omegaconf; } ||
         { rm -rf "$tt"; unavailable "torchtune: pip install failed (see the setup log)"; }
-    rm -rf .cache/pip-tmp
 fi
 # LLaMA-Factory 0.9.5, on the same torch. Its own pins (transformers <= 5.6, TRL <= 0.24,
 # datasets <= 4.0) go in its venv, ahead of the base venv's. Installed without its torch,
@@ -71,12 +72,7 @@ fi
 # torchaudio (2.11) refuses to load beside torch 2.15; the parity check runs its text path only.
 lf=.cache/train-engine-llamafactory
 if ! "$lf/bin/python" -c "import importlib.metadata as m; m.version('llamafactory'); import transformers, datasets, trl, peft" 2>/dev/null; then
-    python3 -m venv "$lf"
-    lfsite="$("$lf/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-    echo "$site" > "$lfsite/zz-valley-torch-base.pth"
-    mkdir -p .cache/pip-tmp
-    export TMPDIR="$PWD/.cache/pip-tmp" PIP_NO_CACHE_DIR=1
-    { "$lf/bin/pip" install -q --upgrade pip &&
+    { venv_on_shared_torch "$lf" &&
         "$lf/bin/pip" install -q --no-deps "llamafactory==0.9.5" &&
         "$lf/bin/pip" install -q "accelerate>=1.3.0,<=1.11.0" "av>=10.0.0,<=16.0.0" \
             "datasets>=2.16.0,<=4.0.0" einops fastapi fire "gradio>=4.38.0,<=5.50.0" hf-transfer \
@@ -85,7 +81,6 @@ if ! "$lf/bin/python" -c "import importlib.metadata as m; m.version('llamafactor
             "torchdata>=0.10.0,<=0.11.0" "transformers>=4.55.0,<=5.6.0,!=4.52.0,!=4.57.0" \
             "trl>=0.18.0,<=0.24.0" "tyro<0.9.0" uvicorn; } ||
         { rm -rf "$lf"; unavailable "llama-factory: pip install failed (see the setup log)"; }
-    rm -rf .cache/pip-tmp
 fi
 # axolotl 0.19.0, on the same torch: it pins torch <= 2.13 and, for its GPU kernels, xformers,
 # bitsandbytes, triton, liger-kernel and flash-linear-attention, none of which its config
@@ -94,12 +89,7 @@ fi
 # and tracking extras (wandb, modal, s3fs, gcsfs, adlfs, lm_eval, gradio) stay out.
 ax=.cache/train-engine-axolotl
 if ! "$ax/bin/python" -c "import importlib.metadata as m; m.version('axolotl'); from axolotl.cli.config import load_cfg; from axolotl.common.datasets import load_datasets" 2>/dev/null; then
-    python3 -m venv "$ax"
-    axsite="$("$ax/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-    echo "$site" > "$axsite/zz-valley-torch-base.pth"
-    mkdir -p .cache/pip-tmp
-    export TMPDIR="$PWD/.cache/pip-tmp" PIP_NO_CACHE_DIR=1
-    { "$ax/bin/pip" install -q --upgrade pip &&
+    { venv_on_shared_torch "$ax" &&
         "$ax/bin/pip" install -q --no-deps "axolotl==0.19.0" &&
         "$ax/bin/pip" install -q "packaging==26.0" "huggingface_hub==1.17.0" "peft==0.20.0" \
             "tokenizers==0.23.1" "transformers==5.16.1" "accelerate==1.13.0" "datasets==4.8.4" \
@@ -109,12 +99,10 @@ if ! "$ax/bin/python" -c "import importlib.metadata as m; m.version('axolotl'); 
             "python-dotenv==1.0.1" "zstandard==0.22.0" fastcore "immutabledict==4.2.0" \
             "posthog==6.7.11" pillow "axolotl-contribs-lgpl==0.0.7" "axolotl-contribs-mit==0.0.6"; } ||
         { rm -rf "$ax"; unavailable "axolotl: pip install failed (see the setup log)"; }
-    rm -rf .cache/pip-tmp
 fi
 touch .cache/env.sh
-for line in "export VALLEY_TRAIN_PYTHON=$(pwd)/$base/bin/python" \
-    "export VALLEY_TORCHTUNE_PYTHON=$(pwd)/$tt/bin/python" \
-    "export VALLEY_LLAMAFACTORY_PYTHON=$(pwd)/$lf/bin/python" \
-    "export VALLEY_AXOLOTL_PYTHON=$(pwd)/$ax/bin/python"; do
+for pair in "TRAIN:$base" "TORCHTUNE:$tt" "LLAMAFACTORY:$lf" "AXOLOTL:$ax"; do
+    [ -x "${pair#*:}/bin/python" ] || continue
+    line="export VALLEY_${pair%%:*}_PYTHON=$(pwd)/${pair#*:}/bin/python"
     grep -qxF "$line" .cache/env.sh || echo "$line" >> .cache/env.sh
 done
