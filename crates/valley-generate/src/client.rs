@@ -151,6 +151,9 @@ impl Client {
         if let Some(s) = params.seed {
             map.insert("seed".into(), json!(s));
         }
+        for (k, v) in &params.extra {
+            map.insert(k.clone(), v.clone());
+        }
         body
     }
 
@@ -338,8 +341,13 @@ mod tests {
     #[test]
     fn body_carries_the_sampling_parameters() {
         let c = Client::new("http://127.0.0.1:1/v1/", "m", None, Duration::from_secs(1)).unwrap();
-        let params =
-            SamplingParams { temperature: 0.2, top_p: 0.95, max_tokens: Some(9), seed: Some(4) };
+        let params = SamplingParams {
+            temperature: 0.2,
+            top_p: 0.95,
+            max_tokens: Some(9),
+            seed: Some(4),
+            extra: serde_json::Map::new(),
+        };
         let b = c.body(&PromptBody::Text("p".into()), &params);
         assert_eq!(
             b,

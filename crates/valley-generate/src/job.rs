@@ -35,6 +35,8 @@ pub struct GenerateConfig {
     pub max_tokens: Option<u32>,
     /// Base seed; sample `i` is sent with `seed + i`.
     pub seed: Option<u64>,
+    /// Server-specific fields added to every request body; none may be one valley sets itself.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
     /// Requests in flight at most.
     pub concurrency: usize,
     /// Time limit of one request.
@@ -54,6 +56,7 @@ impl Default for GenerateConfig {
             top_p: 0.95,
             max_tokens: None,
             seed: None,
+            extra_body: serde_json::Map::new(),
             concurrency: 8,
             request_timeout: Duration::from_secs(3600),
             retry: RetryPolicy::default(),
@@ -69,6 +72,7 @@ impl GenerateConfig {
             temperature: self.temperature,
             top_p: self.top_p,
             max_tokens: self.max_tokens,
+            extra: self.extra_body.clone(),
         }
     }
 
@@ -82,12 +86,21 @@ impl GenerateConfig {
                 "`top-p` must be in [0, 1] and `temperature` at least 0".into(),
             ));
         }
+        if let Some(k) = self.extra_body.keys().find(|k| RESERVED_BODY_KEYS.contains(&k.as_str())) {
+            return Err(GenerateError::Config(format!(
+                "extra body field `{k}`: valley sets it itself (use its own option)"
+            )));
+        }
         let client =
             Client::new(&self.endpoint, &self.model, self.api_key.clone(), self.request_timeout)
                 .map_err(GenerateError::Client)?;
         Ok(Generator { config: self, client })
     }
 }
+
+/// The request fields valley sets from its own options, which `extra_body` may not replace.
+const RESERVED_BODY_KEYS: &[&str] =
+    &["model", "messages", "prompt", "n", "stream", "temperature", "top_p", "max_tokens", "seed"];
 
 /// One prompt to sample `n` times.
 #[derive(Debug, Clone, PartialEq)]
@@ -339,6 +352,7 @@ impl Worker {
                 top_p: self.config.top_p,
                 max_tokens: self.config.max_tokens,
                 seed: self.config.seed.map(|s| s.wrapping_add(u64::from(sample_index))),
+                extra: self.config.extra_body.clone(),
             };
             let mut rng = self.rng;
             let on_event = self.on_event.clone();

@@ -93,6 +93,8 @@ pub struct JobIdentity {
     pub top_p: f64,
     /// Token budget.
     pub max_tokens: Option<u32>,
+    /// Server-specific request fields.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl JobIdentity {
@@ -110,6 +112,12 @@ impl JobIdentity {
         if p.max_tokens != self.max_tokens {
             let show = |m: Option<u32>| m.map_or_else(|| "none".to_owned(), |m| m.to_string());
             return Some(("max_tokens", show(p.max_tokens), show(self.max_tokens)));
+        }
+        if p.extra != self.extra {
+            let show = |m: &serde_json::Map<String, serde_json::Value>| {
+                serde_json::Value::Object(m.clone()).to_string()
+            };
+            return Some(("extra_body", show(&p.extra), show(&self.extra)));
         }
         None
     }
@@ -241,6 +249,7 @@ mod tests {
                 top_p: 0.95,
                 max_tokens: Some(64),
                 seed: None,
+                extra: serde_json::Map::new(),
             }),
             latency_ms: 1,
             attempts: 1,
@@ -249,7 +258,13 @@ mod tests {
     }
 
     fn identity() -> JobIdentity {
-        JobIdentity { model: "m".into(), temperature: 0.2, top_p: 0.95, max_tokens: Some(64) }
+        JobIdentity {
+            model: "m".into(),
+            temperature: 0.2,
+            top_p: 0.95,
+            max_tokens: Some(64),
+            extra: serde_json::Map::new(),
+        }
     }
 
     #[test]

@@ -59,6 +59,7 @@ struct Counters {
     completions: AtomicU64,
     errors: AtomicU64,
     rate_limited: AtomicU64,
+    last_body: std::sync::Mutex<Option<serde_json::Value>>,
 }
 
 /// The text the fake server answers for a prompt (the last message's content, or the completions
@@ -100,6 +101,11 @@ impl FakeOpenAi {
     /// Successful completions answered so far.
     pub fn completions(&self) -> u64 {
         self.counters.completions.load(Ordering::SeqCst)
+    }
+
+    /// The JSON body of the last well-formed request.
+    pub fn last_body(&self) -> Option<serde_json::Value> {
+        self.counters.last_body.lock().expect("lock poisoned").clone()
     }
 
     /// 500s and 429s injected so far.
@@ -330,6 +336,7 @@ fn answer(
     let Ok(req) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
         return (400, String::new(), r#"{"error":{"message":"body is not JSON"}}"#.into());
     };
+    *counters.last_body.lock().expect("lock poisoned") = Some(req.clone());
     let chat = request.path.ends_with("chat/completions");
     let prompt = if chat {
         req["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str())

@@ -41,6 +41,11 @@ pub struct SamplingParams {
     /// Seed sent with the request (the job's seed plus the sample index), when the job has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Server-specific fields sent in every request body (`--extra-body`), such as llama.cpp's
+    /// `repeat_penalty` or vLLM's `top_k`: recorded so that two harnesses' settings can be told
+    /// apart, and part of the job's identity.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Where the reasoning tags occur in a response, as byte offsets into it.
@@ -160,6 +165,7 @@ mod tests {
                 top_p: 1.0,
                 max_tokens: max,
                 seed: None,
+                extra: serde_json::Map::new(),
             }),
             latency_ms: 0,
             attempts: 1,

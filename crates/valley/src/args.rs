@@ -438,6 +438,12 @@ pub(crate) struct GenerateArgs {
     /// Base seed; sample i is requested with seed + i [default: none sent].
     #[arg(long, value_name = "S")]
     pub(crate) seed: Option<u64>,
+    /// A JSON object of server-specific fields added to every request, recorded in each record's
+    /// params and checked on resume: e.g. '{"repeat_penalty": 1.0}' for llama.cpp's server
+    /// (llama-cpp-python penalises repeats by 1.1 by default, even at temperature 0), or
+    /// '{"top_k": -1}' for vLLM. Fields valley sets from its own options are refused.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) extra_body: Option<String>,
     /// Which endpoint to call.
     #[arg(long, value_enum, default_value = "chat")]
     pub(crate) api: ApiArg,

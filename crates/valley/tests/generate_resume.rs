@@ -1,6 +1,7 @@
 //! Issue 4: `valley generate` killed with SIGKILL five times during a run against a slow, flaky
 //! server (latency, 500s, 429s); the sixth run ends with each expected record exactly once and no
-//! torn line.
+//! torn line. Server-specific request fields (`--extra-body`) reach the server, are recorded and
+//! pin the job.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -124,4 +125,48 @@ fn sigkill_five_times_then_finish_exactly_once() {
     let (e500, e429) = server.faults();
     assert!(e500 > 0 && e429 > 0, "the server injected no faults");
     assert!(started.elapsed() < Duration::from_secs(90));
+}
+
+#[test]
+fn extra_body_reaches_the_server_and_pins_the_job() {
+    let server = FakeOpenAi::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let problems = dir.path().join("problems.jsonl");
+    write_problems(&problems);
+    let out = dir.path().join("gen.jsonl");
+    let run = |extra: &str| {
+        generate(&server.base_url(), &problems, &out)
+            .args(["--extra-body", extra])
+            .output()
+            .unwrap()
+    };
+    let o = run(r#"{"repeat_penalty": 1.0, "top_k": 1}"#);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let body = server.last_body().unwrap();
+    assert_eq!((body["repeat_penalty"].as_f64(), body["top_k"].as_i64()), (Some(1.0), Some(1)));
+    assert_eq!(body["model"], "fake");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let records: Vec<Generation> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), PROBLEMS * SAMPLES as usize);
+    for r in &records {
+        let extra = &r.params.as_ref().unwrap().extra;
+        assert_eq!(extra.get("repeat_penalty").and_then(|v| v.as_f64()), Some(1.0));
+    }
+    // resuming the file with other fields would mix two settings in one job
+    let o = run(r#"{"repeat_penalty": 1.1, "top_k": 1}"#);
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("extra_body"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text, "a refused run changed the file");
+    // a field valley sets itself, and a body that is not an object, are refused
+    let fresh = dir.path().join("fresh.jsonl");
+    for (extra, want) in [(r#"{"temperature": 0}"#, "`temperature`"), ("[1]", "JSON object")] {
+        let o = generate(&server.base_url(), &problems, &fresh)
+            .args(["--extra-body", extra])
+            .output()
+            .unwrap();
+        assert_ne!(o.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{extra}: {err}");
+    }
 }

@@ -87,6 +87,14 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
         top_p: args.top_p,
         max_tokens: args.max_tokens,
         seed: args.seed,
+        extra_body: match &args.extra_body {
+            None => serde_json::Map::new(),
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => map,
+                Ok(other) => bail!("--extra-body: expected a JSON object, got {other}"),
+                Err(e) => bail!("--extra-body: not JSON: {e}"),
+            },
+        },
         concurrency: args.concurrency,
         request_timeout: Duration::from_secs_f64(args.request_timeout),
         retry: RetryPolicy {
