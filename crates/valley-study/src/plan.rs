@@ -634,6 +634,10 @@ impl Builder<'_> {
         opt(&mut args, "--seed", g.seed.map(|v| v.to_string()));
         opt(&mut args, "--api", g.api.clone());
         opt(&mut args, "--prompt-style", g.prompt_style.clone());
+        let extra_body = serde_json::to_value(&g.extra_body).unwrap_or_default();
+        if !g.extra_body.is_empty() {
+            args.extend(["--extra-body".into(), extra_body.to_string()]);
+        }
         opt(&mut args, "--limit", spec.benchmark.limit.map(|v| v.to_string()));
         args.extend(spec.benchmark.select_args());
         let serve = if g.serve {
@@ -654,7 +658,7 @@ impl Builder<'_> {
         };
         let mut gen_inputs = inputs;
         gen_inputs.push(Input { field: "benchmark.problems".into(), path: problems.clone() });
-        let settings = json!({
+        let mut settings = json!({
             "model": identity,
             "served_as": name,
             "serve": g.serve,
@@ -669,6 +673,10 @@ impl Builder<'_> {
             "limit": spec.benchmark.limit,
             "select": spec.benchmark.select_args(),
         });
+        // only when set, so that the keys of studies without it stay as they were
+        if !g.extra_body.is_empty() {
+            settings["extra_body"] = extra_body;
+        }
         let gi = self.push(Step {
             id: gen_id.clone(),
             kind: StepKind::Generate,

@@ -304,6 +304,10 @@ pub struct GenerateSpec {
     /// Prompt style (`openai-chat`, `user-only`, …).
     #[serde(default)]
     pub prompt_style: Option<String>,
+    /// Server-specific request fields (`valley generate --extra-body`), e.g.
+    /// `extra-body = { repeat_penalty = 1.0 }` for llama.cpp's server.
+    #[serde(default)]
+    pub extra_body: toml::Table,
     /// Start `valley serve` over each run's model for its generation.
     #[serde(default)]
     pub serve: bool,

@@ -96,3 +96,28 @@ fn dry_run_estimates_follow_six_n_d() {
     let sum: f64 = est.steps.iter().filter_map(|s| s.gpu_hours).sum();
     assert!((est.gpu_hours - sum).abs() < 1e-9);
 }
+
+/// `[generate] extra-body` reaches every generate step's command line and settings; without it
+/// the settings (and so the keys of existing studies) are as before.
+#[test]
+fn extra_body_goes_to_every_generate_step() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let with = text.replace("[generate]\n", "[generate]\nextra-body = { repeat_penalty = 1.0 }\n");
+    assert_ne!(with, text);
+    let plan =
+        valley_study::expand(&valley_study::LoadedSpec::parse(&path, &with).unwrap()).unwrap();
+    let plain = paper().plan;
+    let mut generates = 0;
+    for (a, b) in plan.steps.iter().zip(&plain.steps) {
+        let Action::Generate { args, .. } = &a.action else {
+            continue;
+        };
+        generates += 1;
+        let at = args.iter().position(|x| x == "--extra-body").expect("--extra-body");
+        assert_eq!(args[at + 1], r#"{"repeat_penalty":1.0}"#);
+        assert_eq!(a.settings["extra_body"]["repeat_penalty"], 1.0);
+        assert!(b.settings.get("extra_body").is_none(), "{}", b.settings);
+    }
+    assert_eq!(generates, 16);
+}
