@@ -53,22 +53,7 @@ pub(crate) fn run(
     let mut states: Vec<State> = Vec::with_capacity(plan.steps.len());
     for (i, step) in plan.steps.iter().enumerate() {
         if study.is_done(i, &keys[i].key) {
-            let row = store.get(&step.id)?;
-            if row.as_ref().is_none_or(|r| r.state != "done" || r.key != keys[i].key) {
-                let p = crate::provenance::read(&plan.step_dir(i));
-                store.put(&StepRow {
-                    id: step.id.clone(),
-                    key: keys[i].key.clone(),
-                    state: "done".into(),
-                    pid: None,
-                    pid_start: None,
-                    job_id: None,
-                    attempts: row.map_or(0, |r| r.attempts),
-                    started_at: p.as_ref().map(|p| p.started_at),
-                    finished_at: p.as_ref().map(|p| p.finished_at),
-                    error: None,
-                })?;
-            }
+            study.record_done(&store, i, &keys[i].key, store.get(&step.id)?)?;
             summary.cached += 1;
             on_event(Event::Cached { step: step.id.clone() });
             states.push(State::Done);

@@ -86,21 +86,7 @@ pub(crate) fn run(
     for (i, step) in plan.steps.iter().enumerate() {
         let row = store.get(&step.id)?.filter(|r| r.key == keys[i].key);
         if study.is_done(i, &keys[i].key) {
-            if row.as_ref().is_none_or(|r| r.state != "done") {
-                let p = crate::provenance::read(&plan.step_dir(i));
-                store.put(&StepRow {
-                    id: step.id.clone(),
-                    key: keys[i].key.clone(),
-                    state: "done".into(),
-                    pid: None,
-                    pid_start: None,
-                    job_id: row.as_ref().and_then(|r| r.job_id.clone()),
-                    attempts: row.as_ref().map_or(0, |r| r.attempts),
-                    started_at: p.as_ref().map(|p| p.started_at),
-                    finished_at: p.as_ref().map(|p| p.finished_at),
-                    error: None,
-                })?;
-            }
+            study.record_done(&store, i, &keys[i].key, row)?;
             summary.cached += 1;
             on_event(Event::Cached { step: step.id.clone() });
             states.push(State::Done);

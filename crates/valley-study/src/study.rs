@@ -11,7 +11,7 @@ use crate::keys::StepKey;
 use crate::plan::{Plan, expand, partial_dir};
 use crate::provenance::InputRecord;
 use crate::spec::{BackendKind, LoadedSpec};
-use crate::store::Store;
+use crate::store::{StepRow, Store};
 
 /// A spec and the steps it expands into.
 #[derive(Debug, Clone)]
@@ -170,6 +170,35 @@ impl Study {
     /// Whether step `i`'s final folder holds outputs of `key`.
     pub fn is_done(&self, i: usize, key: &str) -> bool {
         crate::provenance::read(&self.plan.step_dir(i)).is_some_and(|p| p.key == key)
+    }
+
+    /// Records in the store that step `i` is done under `key` (its folder holds the provenance),
+    /// unless `previous`, its row on file, already says so. Both backends call this for steps
+    /// they find done before running anything.
+    pub(crate) fn record_done(
+        &self,
+        store: &Store,
+        i: usize,
+        key: &str,
+        previous: Option<StepRow>,
+    ) -> Result<(), StudyError> {
+        if previous.as_ref().is_some_and(|r| r.state == "done" && r.key == key) {
+            return Ok(());
+        }
+        let p = crate::provenance::read(&self.plan.step_dir(i));
+        store.put(&StepRow {
+            id: self.plan.steps[i].id.clone(),
+            key: key.to_owned(),
+            state: "done".into(),
+            pid: None,
+            pid_start: None,
+            job_id: previous.as_ref().filter(|r| r.key == key).and_then(|r| r.job_id.clone()),
+            attempts: previous.map_or(0, |r| r.attempts),
+            started_at: p.as_ref().map(|p| p.started_at),
+            finished_at: p.as_ref().map(|p| p.finished_at),
+            error: None,
+        })?;
+        Ok(())
     }
 
     /// The job of step `i`, written to its job file; returns the file's path.
