@@ -40,6 +40,22 @@ pub(crate) fn versus(a: &str, b: &str) -> String {
     format!("{a} − {b}")
 }
 
+/// A relative difference as a signed percentage, or an em dash when undefined.
+pub(crate) fn relative(r: Option<f64>) -> String {
+    r.map_or_else(|| "—".into(), |r| format!("{:+.0}%", r * 100.0))
+}
+
+/// A comparison's paired cells: problems each run alone solved (`a/b`), McNemar p and d_z, or
+/// em dashes when the runs have no per-problem outcomes.
+pub(crate) fn paired_cells(paired: Option<&crate::stats::Paired>) -> (String, String, String) {
+    match paired {
+        Some(p) => {
+            (format!("{}/{}", p.a_better, p.b_better), p_value(p.mcnemar_p), opt(p.cohens_dz, 3))
+        }
+        None => ("—".into(), "—".into(), "—".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

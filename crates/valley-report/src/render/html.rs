@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{interval, opt, p_value, signed, size_label, versus};
+use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
 use super::markdown::fit_sentence;
 use super::svg::xml;
 use crate::report::{Analysis, Figure, Provenance};
@@ -92,21 +92,14 @@ pub fn index_html(analysis: &Analysis, figures: &[Figure], provenance: &Provenan
         }
         s.push_str("</tbody></table>\n<table id=\"comparisons\"><thead><tr><th>Stage</th><th>Comparison</th><th>Difference</th><th>Relative</th><th>95% CI</th><th>Method</th><th>Better (a/b)</th><th>McNemar p</th><th>Cohen's h</th><th>d_z</th></tr></thead><tbody>\n");
         for c in &t.comparisons {
-            let (counts, p, dz) = match &c.paired {
-                Some(p) => (
-                    format!("{}/{}", p.a_better, p.b_better),
-                    p_value(p.mcnemar_p),
-                    opt(p.cohens_dz, 3),
-                ),
-                None => ("—".into(), "—".into(), "—".into()),
-            };
+            let (counts, p, dz) = paired_cells(c.paired.as_ref());
             let _ = writeln!(
                 s,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}</td><td>{}</td></tr>",
                 xml(&c.stage),
                 xml(&versus(&c.a, &c.b)),
                 signed(c.difference, 3),
-                c.relative_difference.map_or_else(|| "—".into(), |r| format!("{:+.0}%", r * 100.0)),
+                relative(c.relative_difference),
                 interval(c.ci95, 3),
                 if c.significant { " *" } else { "" },
                 c.method.replace('_', " "),

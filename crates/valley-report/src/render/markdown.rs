@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{interval, opt, p_value, signed, size_label, versus};
+use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
 use crate::report::{Analysis, Provenance};
 
 /// The scaling tables, one section per student.
@@ -91,21 +91,14 @@ pub fn splits_md(analysis: &Analysis, provenance: &Provenance) -> Option<String>
         "\n\n## Comparisons\n\n| Stage | Comparison | Difference | Relative | 95% CI | Method | Better (a/b) | McNemar p | Cohen's h | d_z |\n| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |\n",
     );
     for c in &t.comparisons {
-        let (counts, p, dz) = match &c.paired {
-            Some(p) => (
-                format!("{}/{}", p.a_better, p.b_better),
-                p_value(p.mcnemar_p),
-                opt(p.cohens_dz, 3),
-            ),
-            None => ("—".into(), "—".into(), "—".into()),
-        };
+        let (counts, p, dz) = paired_cells(c.paired.as_ref());
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {}{} | {} | {} | {} | {:.3} | {} |",
             c.stage,
             versus(&c.a, &c.b),
             signed(c.difference, 3),
-            c.relative_difference.map_or_else(|| "—".into(), |r| format!("{:+.0}%", r * 100.0)),
+            relative(c.relative_difference),
             interval(c.ci95, 3),
             if c.significant { " *" } else { "" },
             c.method.replace('_', " "),
