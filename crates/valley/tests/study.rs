@@ -211,15 +211,20 @@ fn tiny_study_runs_then_reruns_only_what_changed() {
     assert_eq!(v["steps"][0]["state"], "pending", "{v}");
 }
 
-#[test]
-fn a_study_killed_with_sigkill_resumes_and_completes() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = FakeOpenAi::start(FakeConfig {
+/// A fake server slow enough (150-250 ms a request) for a study to be interrupted mid-step.
+fn slow_server() -> FakeOpenAi {
+    FakeOpenAi::start(FakeConfig {
         min_latency: Duration::from_millis(150),
         max_latency: Duration::from_millis(250),
         ..FakeConfig::default()
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_study_killed_with_sigkill_resumes_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = slow_server();
     write_spec(dir.path(), &server.base_url(), "n=4");
     let mut child = Command::new(env!("CARGO_BIN_EXE_valley"))
         .args(["study", "run", "study.toml"])
@@ -358,12 +363,7 @@ fn slurm_backend_runs_a_tiny_study() {
 #[test]
 fn ctrl_c_stops_the_running_steps_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let server = FakeOpenAi::start(FakeConfig {
-        min_latency: Duration::from_millis(150),
-        max_latency: Duration::from_millis(250),
-        ..FakeConfig::default()
-    })
-    .unwrap();
+    let server = slow_server();
     write_spec(dir.path(), &server.base_url(), "n=4");
     let child = Command::new(env!("CARGO_BIN_EXE_valley"))
         .args(["study", "run", "study.toml"])
