@@ -9,7 +9,8 @@
 # $VALLEY_LLM_HOME/wheels and reinstalls in seconds).
 #
 # Usage: scripts/setup-llm-server.sh [--env-file FILE]
-#   Prints `export VALLEY_LLM_ENDPOINT=... VALLEY_LLM_MODEL=...` on stdout, and appends it to FILE
+#   Prints `export VALLEY_LLM_ENDPOINT=... VALLEY_LLM_MODEL=... VALLEY_LLM_PYTHON=...
+#   VALLEY_LLM_GGUF=...` on stdout, and appends it to FILE
 #   when given (scripts/setup.sh passes .cache/env.sh). Stop the server with
 #   `kill "$(cat "$VALLEY_LLM_HOME/server.pid")"`.
 # Environment: VALLEY_LLM_HOME (default ~/.cache/valley-llm), VALLEY_LLM_PORT (default 8765).
@@ -79,6 +80,8 @@ if ! ready; then
   ready || { echo "error: the server did not answer within 120s; see $HOME_DIR/server.log" >&2; exit 1; }
 fi
 
-line="export VALLEY_LLM_ENDPOINT=$ENDPOINT VALLEY_LLM_MODEL=$MODEL_ALIAS"
+# VALLEY_LLM_PYTHON runs `-m llama_cpp.server`: for the tests where valley starts llama.cpp's
+# server itself (`valley generate --engine llama.cpp --engine-bin $VALLEY_LLM_PYTHON`).
+line="export VALLEY_LLM_ENDPOINT=$ENDPOINT VALLEY_LLM_MODEL=$MODEL_ALIAS VALLEY_LLM_PYTHON=$VPY VALLEY_LLM_GGUF=$MODEL"
 echo "$line"
 if [ -n "$ENV_FILE" ]; then echo "$line" >> "$ENV_FILE"; fi

@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("generations.jsonl");
     let config = GenerateConfig {
-        endpoint: url.clone(),
+        endpoints: vec![url.clone()],
         model: "fake".into(),
         n: 1,
         max_tokens: Some(512),

@@ -42,6 +42,12 @@ impl RequestError {
             Self::Decode(_) => true,
         }
     }
+
+    /// Whether the request never got an answer (refused, reset, closed): what a server that
+    /// died looks like from here.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Transport(e) if !e.is_builder())
+    }
 }
 
 /// How failed requests are retried.
@@ -163,11 +169,21 @@ impl Client {
         prompt: &PromptBody,
         params: &SamplingParams,
     ) -> Result<(Completion, Option<Duration>), (RequestError, Option<Duration>)> {
+        self.send_once_to(&self.base, prompt, params).await
+    }
+
+    /// Sends `prompt` once to the server at `base` (another replica of the same model).
+    pub async fn send_once_to(
+        &self,
+        base: &str,
+        prompt: &PromptBody,
+        params: &SamplingParams,
+    ) -> Result<(Completion, Option<Duration>), (RequestError, Option<Duration>)> {
         let api = match prompt {
             PromptBody::Chat(_) => ApiKind::Chat,
             PromptBody::Text(_) => ApiKind::Completions,
         };
-        let url = format!("{}/{}", self.base, api.path());
+        let url = format!("{}/{}", base.trim_end_matches('/'), api.path());
         let mut req = self.http.post(url).json(&self.body(prompt, params));
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);

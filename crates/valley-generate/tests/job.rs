@@ -30,7 +30,7 @@ fn tasks(count: usize) -> Vec<Task> {
 
 fn config(base: String) -> GenerateConfig {
     GenerateConfig {
-        endpoint: base,
+        endpoints: vec![base],
         model: "fake".into(),
         n: 3,
         seed: Some(100),
@@ -124,7 +124,7 @@ fn unreachable_or_refusing_servers_leave_samples_off_the_file() {
     // A 404 (wrong path) is final at once.
     let server = FakeOpenAi::start(FakeConfig::default()).unwrap();
     let mut config = config.clone();
-    config.endpoint = format!("{}/wrong", server.base_url());
+    config.endpoints = vec![format!("{}/wrong", server.base_url())];
     let (journal, _) = Journal::open(&path, None).unwrap();
     let summary = config.init().unwrap().run(tasks(1), journal, Arc::new(|_| {})).unwrap();
     assert_eq!(summary.failed.len(), 1);
@@ -141,4 +141,119 @@ fn duplicate_question_ids_are_refused() {
     let err =
         config("http://127.0.0.1:9/v1".into()).init().unwrap().run(t, journal, Arc::new(|_| {}));
     assert!(matches!(err, Err(valley_generate::GenerateError::DuplicateQuestion(q)) if q == "q0"));
+}
+
+fn keys_once(path: &std::path::Path, want: usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut keys: Vec<(String, u32)> = text
+        .lines()
+        .map(|l| {
+            let g: Generation = serde_json::from_str(l).unwrap();
+            (g.question_id, g.sample_index)
+        })
+        .collect();
+    keys.sort();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!((n, keys.len()), (want, want));
+}
+
+/// A replica answering in 1.5 s next to one answering at once: once the queue is empty, the slow
+/// replica's requests are sent again to the fast one, which answers first; each sample is still
+/// on file once.
+#[test]
+fn stragglers_on_a_slow_replica_are_hedged_on_another() {
+    let slow = FakeOpenAi::start(FakeConfig {
+        min_latency: Duration::from_millis(1500),
+        max_latency: Duration::from_millis(1500),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let fast = FakeOpenAi::start(FakeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.jsonl");
+    let hedged = GenerateConfig {
+        endpoints: vec![slow.base_url(), fast.base_url()],
+        concurrency: 2,
+        n: 2,
+        ..config(String::new())
+    };
+    let (journal, _) = Journal::open(&path, Some(&hedged.identity())).unwrap();
+    let summary = hedged.init().unwrap().run(tasks(10), journal, Arc::new(|_| {})).unwrap();
+    assert_eq!(summary.written, 20);
+    assert!(summary.hedge_wins >= 1, "{summary:?}");
+    assert_eq!(summary.per_replica.len(), 2);
+    keys_once(&path, 20);
+
+    // without hedging, the slow replica's answers are waited for
+    let path = dir.path().join("g2.jsonl");
+    let plain = GenerateConfig {
+        endpoints: vec![slow.base_url(), fast.base_url()],
+        concurrency: 2,
+        n: 2,
+        hedge: false,
+        ..config(String::new())
+    };
+    let (journal, _) = Journal::open(&path, Some(&plain.identity())).unwrap();
+    let summary = plain.init().unwrap().run(tasks(10), journal, Arc::new(|_| {})).unwrap();
+    assert_eq!((summary.written, summary.hedged), (20, 0));
+    assert!(summary.per_replica[0] >= 1, "{summary:?}");
+    keys_once(&path, 20);
+}
+
+/// A replica whose server dies mid-run (the pool's probe says so): its requests go to the
+/// other one without spending an attempt (one attempt per sample is all there is here).
+#[test]
+fn a_dead_replicas_work_goes_to_the_others() {
+    let doomed = FakeOpenAi::start(FakeConfig {
+        min_latency: Duration::from_millis(20),
+        max_latency: Duration::from_millis(20),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let alive = FakeOpenAi::start(FakeConfig {
+        min_latency: Duration::from_millis(20),
+        max_latency: Duration::from_millis(20),
+        ..FakeConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.jsonl");
+    let mut cfg = config(String::new());
+    cfg.retry.max_attempts = 1;
+    cfg.concurrency = 2;
+    cfg.endpoints = vec![doomed.base_url(), alive.base_url()];
+    let dead = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe_dead = dead.clone();
+    let pool = Arc::new(
+        valley_generate::Pool::new(cfg.endpoints.clone())
+            .with_probe(Box::new(move |i| i == 0 && probe_dead.load(Ordering::SeqCst))),
+    );
+    let (journal, _) = Journal::open(&path, Some(&cfg.identity())).unwrap();
+    let written = Arc::new(AtomicU64::new(0));
+    let killer = {
+        let written = written.clone();
+        std::thread::spawn(move || {
+            while written.load(Ordering::SeqCst) < 6 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            dead.store(true, Ordering::SeqCst);
+            drop(doomed);
+        })
+    };
+    let on_event = {
+        let written = written.clone();
+        Arc::new(move |e: Event| {
+            if matches!(e, Event::Written { .. }) {
+                written.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let summary = cfg.init().unwrap().run_on(&pool, tasks(20), journal, on_event).unwrap();
+    killer.join().unwrap();
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.written, 60);
+    assert!(summary.replica_losses >= 1, "{summary:?}");
+    assert_eq!(pool.states()[0], valley_generate::ReplicaState::Down);
+    keys_once(&path, 60);
 }

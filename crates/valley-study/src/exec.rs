@@ -4,10 +4,9 @@
 //! a step killed at any moment leaves either nothing or a complete, verifiable output.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -192,9 +191,6 @@ pub fn execute(job: &Job) -> Result<(), StudyError> {
                 engines.insert("train_backend".into(), b.to_owned());
             }
         }
-        Action::Generate { serve, serve_wait_seconds, args } => {
-            generate(job, serve.as_deref().map(&subst), *serve_wait_seconds, &subst(args))?;
-        }
         Action::Results { runs } => write_results(job, runs)?,
     }
     if matches!(job.kind, StepKind::Label | StepKind::Eval)
@@ -325,79 +321,6 @@ fn run_valley(job: &Job, args: &[String]) -> Result<(), StudyError> {
             format!("`valley {}` exited with {status}", args.first().map_or("", String::as_str)),
         ))
     }
-}
-
-/// Starts `valley serve` when asked, waits for it, generates, stops the server.
-fn generate(
-    job: &Job,
-    serve: Option<Vec<String>>,
-    wait_s: f64,
-    args: &[String],
-) -> Result<(), StudyError> {
-    let Some(mut serve) = serve else {
-        return run_valley(job, args);
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| failed(job, format!("cannot find a free port: {e}")))?
-        .port();
-    serve.extend(["--port".into(), port.to_string()]);
-    let mut server = valley_command(job, &serve)
-        .spawn()
-        .map_err(|e| failed(job, format!("cannot start `valley serve`: {e}")))?;
-    let result = (|| {
-        let deadline = Instant::now() + Duration::from_secs_f64(wait_s.max(1.0));
-        loop {
-            if let Ok(Some(status)) = server.try_wait() {
-                return Err(failed(
-                    job,
-                    format!("`valley serve` exited with {status} before answering"),
-                ));
-            }
-            if models_ready(port) {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(failed(
-                    job,
-                    format!("`valley serve` did not answer on port {port} within {wait_s}s"),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        let mut gen_args = args.to_vec();
-        gen_args.extend(["--endpoint".into(), format!("http://127.0.0.1:{port}/v1")]);
-        run_valley(job, &gen_args)
-    })();
-    let _ = server.kill();
-    let _ = server.wait();
-    result
-}
-
-/// Whether `GET /v1/models` answers 200 on the port.
-fn models_ready(port: u16) -> bool {
-    let Ok(mut s) = std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(500),
-    ) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if s.write_all(b"GET /v1/models HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut head = [0u8; 16];
-    let mut got = 0;
-    while got < head.len() {
-        match s.read(&mut head[got..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    let line = String::from_utf8_lossy(&head[..got]);
-    line.starts_with("HTTP/1.") && line.get(9..12) == Some("200")
 }
 
 /// One run-result record per evaluated run (the shape `valley report --results` reads).

@@ -2,7 +2,8 @@
 //! as one resumable command.
 //!
 //! A [`StudySpec`] (TOML) expands into a [`Plan`]: data steps (label, nested subsets, splits),
-//! then per run train -> [serve +] generate -> eval, then the run-result records and the report.
+//! then per run train -> generate (starting the engine's servers on the checkpoint, `[generate]
+//! engine = "vllm"`, or sampling an endpoint) -> eval, then the run-result records and the report.
 //! Each step is keyed by the SHA-256 of its settings, its input files and its upstream keys
 //! ([`keys`]); it runs as `valley study exec JOB` (a child process, or a Slurm job), writes into
 //! a partial folder that is renamed on success, and leaves a [`Provenance`] manifest, so an
@@ -29,7 +30,8 @@
 //! students = ["tiny"]
 //! data = ["scaling/10", "scaling/100"]
 //! [generate]
-//! serve = true
+//! engine = "vllm"
+//! replicas = 2
 //! "#;
 //! let spec = LoadedSpec::parse(std::path::Path::new("/study/doc.toml"), text)?;
 //! let plan = expand(&spec)?;

@@ -10,6 +10,9 @@ use crate::process;
 use crate::store::StepRow;
 use crate::study::{Event, RunOptions, RunSummary, Study, now};
 
+/// How long a stopped step gets to stop what it started (engine servers) before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(20);
+
 enum State {
     Pending,
     Running(Child, Instant),
@@ -39,7 +42,7 @@ pub(crate) fn run(
             && let Ok(pid) = u32::try_from(pid)
             && process::alive(pid, start)
         {
-            process::kill_group(pid);
+            process::stop_group(pid, STOP_GRACE);
         }
         store.put(&StepRow {
             state: "pending".into(),
@@ -116,7 +119,7 @@ pub(crate) fn run(
         if options.cancelled() {
             for (i, st) in states.iter_mut().enumerate() {
                 if let State::Running(child, _) = st {
-                    process::kill_group(child.id());
+                    process::stop_group(child.id(), STOP_GRACE);
                     let _ = child.wait();
                     if let Some(row) = store.get(&plan.steps[i].id)? {
                         store.put(&StepRow {

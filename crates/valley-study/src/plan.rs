@@ -31,7 +31,7 @@ pub enum StepKind {
     Split,
     /// `valley train`.
     Train,
-    /// `[valley serve +] valley generate`.
+    /// `valley generate` (starting the engine's servers with `--engine`).
     Generate,
     /// `valley eval`.
     Eval,
@@ -70,15 +70,6 @@ pub enum Action {
     Train {
         /// The train config.
         config: toml::Table,
-    },
-    /// Optionally starts `valley serve` on a free port, then runs `valley generate`.
-    Generate {
-        /// `valley serve` arguments (without `--port`), when the run's model is served here.
-        serve: Option<Vec<String>>,
-        /// Seconds to wait for the server.
-        serve_wait_seconds: f64,
-        /// `valley generate` arguments; with `serve`, without `--endpoint`.
-        args: Vec<String>,
     },
     /// Writes `{out}/results.jsonl`: one run-result record per evaluated run.
     Results {
@@ -608,10 +599,12 @@ impl Builder<'_> {
         let problems = self.spec.resolve(&spec.benchmark.problems);
         let gen_id = format!("generate/{}", run.id);
         let name = g.model_name.clone().unwrap_or_else(|| run.id.clone());
+        // `serve = true` is the engine `valley`.
+        let engine = g.engine.clone().or_else(|| g.serve.then(|| "valley".to_owned()));
         let mut args = vec![
             "generate".into(),
             "--model".into(),
-            name.clone(),
+            if engine.is_some() { model.clone() } else { name.clone() },
             "--problems".into(),
             path_str(&problems),
             "--out".into(),
@@ -640,22 +633,44 @@ impl Builder<'_> {
         }
         opt(&mut args, "--limit", spec.benchmark.limit.map(|v| v.to_string()));
         args.extend(spec.benchmark.select_args());
-        let serve = if g.serve {
-            let st = self.student(&run.student);
-            let mut s =
-                vec!["serve".into(), "--model".into(), model, "--name".into(), name.clone()];
-            if let Some(t) = &st.tokenizer {
-                s.extend(["--tokenizer".into(), path_str(&self.spec.resolve(t))]);
+        let st = self.student(&run.student);
+        let engine_args: Vec<String> =
+            g.engine_args.iter().chain(&g.serve_args).chain(&st.engine_args).cloned().collect();
+        match &engine {
+            Some(e) => {
+                args.extend([
+                    "--engine".into(),
+                    e.clone(),
+                    "--served-model-name".into(),
+                    name.clone(),
+                    "--replicas".into(),
+                    g.replicas.to_string(),
+                    "--tensor-parallel".into(),
+                    g.tensor_parallel.to_string(),
+                    "--engine-timeout".into(),
+                    g.serve_wait_seconds.to_string(),
+                    "--engine-logs".into(),
+                    format!("{OUT}/engine"),
+                ]);
+                // llama.cpp's server reads both from the GGUF file.
+                if e != "llama.cpp" {
+                    if let Some(t) = &st.tokenizer {
+                        args.extend(["--tokenizer".into(), path_str(&self.spec.resolve(t))]);
+                    }
+                    if let Some(t) = &st.chat_template {
+                        args.extend(["--chat-template".into(), path_str(&self.spec.resolve(t))]);
+                    }
+                }
+                opt(&mut args, "--context-length", g.context_length.map(|v| v.to_string()));
+                opt(
+                    &mut args,
+                    "--engine-bin",
+                    g.engine_bin.as_ref().map(|b| path_str(&self.spec.resolve(b))),
+                );
+                args.extend(engine_args.iter().map(|a| format!("--engine-arg={a}")));
             }
-            if let Some(t) = &st.chat_template {
-                s.extend(["--chat-template".into(), path_str(&self.spec.resolve(t))]);
-            }
-            s.extend(g.serve_args.iter().cloned());
-            Some(s)
-        } else {
-            args.extend(["--endpoint".into(), g.endpoint.clone().unwrap_or_default()]);
-            None
-        };
+            None => args.extend(["--endpoint".into(), g.endpoint.clone().unwrap_or_default()]),
+        }
         let mut gen_inputs = inputs;
         gen_inputs.push(Input { field: "benchmark.problems".into(), path: problems.clone() });
         let mut settings = json!({
@@ -677,13 +692,24 @@ impl Builder<'_> {
         if !g.extra_body.is_empty() {
             settings["extra_body"] = extra_body;
         }
+        if let Some(e) = &g.engine {
+            // The replica count is parallelism; tensor parallelism changes the numerics.
+            settings["engine"] = json!({
+                "name": e,
+                "args": engine_args,
+                "tensor_parallel": g.tensor_parallel,
+                "context_length": g.context_length,
+            });
+        } else if !st.engine_args.is_empty() {
+            settings["engine_args"] = json!(engine_args);
+        }
         let gi = self.push(Step {
             id: gen_id.clone(),
             kind: StepKind::Generate,
             deps: train.into_iter().collect(),
             inputs: gen_inputs,
             settings,
-            action: Action::Generate { serve, serve_wait_seconds: g.serve_wait_seconds, args },
+            action: Action::Valley { args },
             resumable: true,
             run: Some(run.id.clone()),
             train_rows: None,
@@ -808,4 +834,89 @@ pub fn count_by_kind(plan: &Plan) -> BTreeMap<&'static str, usize> {
         *m.entry(s.kind.as_str()).or_insert(0) += 1;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate_args(generate: &str, student_extra: &str) -> (Vec<String>, Value) {
+        let text = format!(
+            r#"
+baselines = ["s"]
+[study]
+name = "t"
+[benchmark]
+problems = "p.jsonl"
+[students.s]
+path = "model"
+tokenizer = "tok"
+{student_extra}
+[generate]
+{generate}
+"#
+        );
+        let spec = LoadedSpec::parse(Path::new("/x/study.toml"), &text).unwrap();
+        let plan = expand(&spec).unwrap();
+        let step = plan.steps.iter().find(|s| s.kind == StepKind::Generate).unwrap();
+        let Action::Valley { args } = &step.action else { panic!("{:?}", step.action) };
+        (args.clone(), step.settings.clone())
+    }
+
+    #[test]
+    fn an_engine_generate_step_serves_the_checkpoint_under_the_run_id() {
+        let (args, settings) = generate_args(
+            "engine = \"vllm\"\nreplicas = 4\ntensor-parallel = 2\ncontext-length = 40960\n\
+             engine-args = [\"--max-num-seqs\", \"64\"]",
+            "engine-args = [\"--hf-overrides\", \"{}\"]",
+        );
+        let line = args.join(" ");
+        assert!(line.starts_with("generate --model /x/model "), "{line}");
+        for part in [
+            "--engine vllm --served-model-name s/base --replicas 4 --tensor-parallel 2",
+            "--engine-logs {out}/engine",
+            "--tokenizer /x/tok",
+            "--context-length 40960",
+            "--engine-arg=--max-num-seqs --engine-arg=64 --engine-arg=--hf-overrides --engine-arg={}",
+        ] {
+            assert!(line.contains(part), "{part} not in {line}");
+        }
+        assert!(!line.contains("--endpoint"), "{line}");
+        assert_eq!(settings["engine"]["tensor_parallel"], 2);
+        assert!(settings["engine"].get("replicas").is_none(), "parallelism is not in the key");
+
+        // llama.cpp reads the tokenizer from the GGUF; `serve = true` is the engine `valley`
+        let (args, _) = generate_args("engine = \"llama.cpp\"", "");
+        assert!(!args.contains(&"--tokenizer".to_owned()), "{args:?}");
+        let (args, settings) =
+            generate_args("serve = true\nserve-args = [\"--device\", \"cpu\"]", "");
+        let line = args.join(" ");
+        assert!(
+            line.contains("--engine valley")
+                && line.contains("--engine-arg=--device --engine-arg=cpu"),
+            "{line}"
+        );
+        assert!(settings.get("engine").is_none(), "serve = true keeps its old key");
+        let (args, _) = generate_args("endpoint = \"http://h:1/v1\"", "");
+        assert!(
+            args.join(" ").contains("--model s/base") && args.contains(&"http://h:1/v1".to_owned())
+        );
+    }
+
+    #[test]
+    fn engine_settings_are_checked() {
+        for (generate, want) in [
+            ("engine = \"tgi\"", "unknown engine `tgi`"),
+            ("engine = \"vllm\"\nendpoint = \"http://h/v1\"", "give one of"),
+            ("endpoint = \"http://h/v1\"\nreplicas = 2", "goes with `engine`"),
+            ("engine = \"vllm\"\nreplicas = 0", "expected at least 1"),
+            ("n = 1", "say how runs are sampled"),
+        ] {
+            let text = format!(
+                "[study]\nname = \"t\"\n[benchmark]\nproblems = \"p\"\n[students.s]\npath = \"m\"\n[generate]\n{generate}\n"
+            );
+            let e = LoadedSpec::parse(Path::new("/x/s.toml"), &text).unwrap_err().to_string();
+            assert!(e.contains(want), "{generate}: {e}");
+        }
+    }
 }

@@ -21,11 +21,40 @@ pub(crate) fn alive(pid: u32, start: i64) -> bool {
     start_time(pid) == Some(start)
 }
 
-/// Kills the process group `pgid` (each step runs in a group of its own, so its children —
-/// a model server, the judge's interpreters — go with it).
-pub(crate) fn kill_group(pgid: u32) {
+/// Stops the process group `pgid` (each step runs in a group of its own, so its children — the
+/// judge's interpreters, a `valley generate` — go with it): SIGTERM first, so that a `valley
+/// generate` stops the engine servers it started (they run in process groups of their own),
+/// then SIGKILL once the whole group has exited or `grace` has passed. The caller reaps the
+/// leader only after, so the group's id cannot have been reused in between.
+pub(crate) fn stop_group(pgid: u32, grace: std::time::Duration) {
+    signal_group("-TERM", pgid);
+    let deadline = std::time::Instant::now() + grace;
+    while group_alive(pgid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    signal_group("-KILL", pgid);
+}
+
+/// Whether a process of group `pgid` is still running (zombies aside).
+fn group_alive(pgid: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return false };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .any(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some(at) = stat.rfind(')') else { return false };
+            let mut f = stat[at + 1..].split_whitespace();
+            let state = f.next().unwrap_or("Z");
+            let pgrp = f.nth(1).and_then(|g| g.parse::<u32>().ok());
+            pgrp == Some(pgid) && state != "Z" && state != "X"
+        })
+}
+
+fn signal_group(signal: &str, pgid: u32) {
     let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
+        .args([signal, "--", &format!("-{pgid}")])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();
@@ -50,7 +79,7 @@ mod tests {
             std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
         let pid = child.id();
         let start = start_time(pid).unwrap();
-        kill_group(pid);
+        stop_group(pid, std::time::Duration::from_secs(5));
         let status = child.wait().unwrap();
         assert!(!status.success());
         assert!(!alive(pid, start));

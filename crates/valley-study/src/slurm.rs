@@ -3,6 +3,8 @@
 //! node failure requeues it; a job that fails is resubmitted up to `retries` times, its
 //! cancelled dependents with it. Jobs are polled with `squeue`; whether a finished job succeeded
 //! is read from the step folder (its provenance manifest), which needs no accounting database.
+//! A generate step with an engine starts the engine's servers inside its own job (`valley
+//! generate --engine` sees the allocation and runs each replica as an `srun` step on its nodes).
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -301,6 +303,10 @@ fn submit(
     };
     if gpus > 0 {
         args.push(format!("--gres=gpu:{gpus}"));
+    }
+    // A generate step's engine replicas run as `srun` steps across the job's nodes.
+    if step.kind == crate::plan::StepKind::Generate && s.generate_nodes > 1 {
+        args.push(format!("--nodes={}", s.generate_nodes));
     }
     args.extend(s.extra_args.iter().cloned());
     args.push(script_path.to_string_lossy().into_owned());

@@ -92,9 +92,12 @@ pub struct SlurmSettings {
     /// `--gres=gpu:N` for train steps.
     #[serde(default)]
     pub train_gpus: u32,
-    /// `--gres=gpu:N` for generate steps.
+    /// `--gres=gpu:N` for generate steps (per node).
     #[serde(default)]
     pub generate_gpus: u32,
+    /// `--nodes=N` for generate steps: their engine replicas spread over the nodes.
+    #[serde(default = "one_u32")]
+    pub generate_nodes: u32,
     /// `--cpus-per-task` of every job.
     #[serde(default)]
     pub cpus_per_task: Option<u32>,
@@ -188,6 +191,10 @@ pub struct StudentSpec {
     /// Training settings of this student, over `[train]`.
     #[serde(default)]
     pub train: toml::Table,
+    /// More flags for the engine serving this student's runs, after `[generate] engine-args`
+    /// (a context extension one model family needs, say).
+    #[serde(default)]
+    pub engine_args: Vec<String>,
 }
 
 /// `[datasets.<name>]`: traces, optionally labelled by judging, then cut into parts.
@@ -308,13 +315,33 @@ pub struct GenerateSpec {
     /// `extra-body = { repeat_penalty = 1.0 }` for llama.cpp's server.
     #[serde(default)]
     pub extra_body: toml::Table,
-    /// Start `valley serve` over each run's model for its generation.
+    /// Start this engine's own servers on each run's checkpoint for its generation and stop
+    /// them after (`valley generate --engine`): `vllm`, `sglang`, `llama.cpp` or `valley`.
+    #[serde(default)]
+    pub engine: Option<String>,
+    /// More flags for the engine's server, verbatim (`valley generate --engine-arg`).
+    #[serde(default)]
+    pub engine_args: Vec<String>,
+    /// The engine's executable [default: its usual one on PATH].
+    #[serde(default)]
+    pub engine_bin: Option<PathBuf>,
+    /// Servers per generate step, each on `tensor-parallel` GPUs (under Slurm, spread over the
+    /// step job's nodes).
+    #[serde(default = "one_u32")]
+    pub replicas: u32,
+    /// GPUs per server.
+    #[serde(default = "one_u32")]
+    pub tensor_parallel: u32,
+    /// The servers' context window (prompt + completion tokens) [default: the engine's].
+    #[serde(default)]
+    pub context_length: Option<u32>,
+    /// Start `valley serve` over each run's model: the same as `engine = "valley"`.
     #[serde(default)]
     pub serve: bool,
-    /// Extra `valley serve` arguments.
+    /// Extra `valley serve` arguments (with `serve = true`).
     #[serde(default)]
     pub serve_args: Vec<String>,
-    /// Seconds to wait for the server to answer `/v1/models`.
+    /// Seconds a server may take to answer its health route.
     #[serde(default = "default_serve_wait")]
     pub serve_wait_seconds: f64,
     /// Otherwise: an OpenAI-compatible server that serves every run under its run id.
@@ -420,6 +447,9 @@ impl Default for EstimateSpec {
         toml::from_str("").expect("bug: the [estimate] defaults must parse")
     }
 }
+
+/// The engines `[generate] engine` names (those of `valley generate --engine`).
+pub(crate) const ENGINES: [&str; 4] = ["vllm", "sglang", "llama.cpp", "valley"];
 
 fn one() -> usize {
     1
@@ -640,23 +670,51 @@ impl LoadedSpec {
                 return Err(self.invalid(text, "from", "give at least one starting point".into()));
             }
         }
-        match (&s.generate.endpoint, s.generate.serve) {
-            (Some(_), true) => {
-                return Err(self.invalid(
-                    text,
-                    "serve",
-                    "give `serve = true` or an `endpoint`, not both".into(),
-                ));
+        let g = &s.generate;
+        let ways = usize::from(g.endpoint.is_some())
+            + usize::from(g.serve)
+            + usize::from(g.engine.is_some());
+        if ways == 0 {
+            return Err(self.invalid(
+                text,
+                "generate",
+                "say how runs are sampled: `engine = \"vllm\"` (or sglang, llama.cpp, valley), \
+                 `serve = true` or `endpoint = \"http://…/v1\"`"
+                    .into(),
+            ));
+        }
+        if ways > 1 {
+            let key = if g.engine.is_some() { "engine" } else { "serve" };
+            return Err(self.invalid(
+                text,
+                key,
+                "give one of `engine`, `serve = true` and `endpoint`".into(),
+            ));
+        }
+        if let Some(e) = &g.engine
+            && !ENGINES.contains(&e.as_str())
+        {
+            return Err(self.invalid(
+                text,
+                "engine",
+                format!("unknown engine `{e}` (expected {})", ENGINES.join(", ")),
+            ));
+        }
+        if g.engine.is_none() && !g.serve {
+            for (key, set) in [
+                ("engine-args", !g.engine_args.is_empty()),
+                ("replicas", g.replicas != 1),
+                ("tensor-parallel", g.tensor_parallel != 1),
+                ("context-length", g.context_length.is_some()),
+            ] {
+                if set {
+                    return Err(self.invalid(text, key, "goes with `engine`".into()));
+                }
             }
-            (None, false) => {
-                return Err(self.invalid(
-                    text,
-                    "generate",
-                    "say how runs are sampled: `serve = true` or `endpoint = \"http://…/v1\"`"
-                        .into(),
-                ));
-            }
-            _ => {}
+        }
+        if g.replicas == 0 || g.tensor_parallel == 0 {
+            let key = if g.replicas == 0 { "replicas" } else { "tensor-parallel" };
+            return Err(self.invalid(text, key, "expected at least 1".into()));
         }
         if s.generate.n == 0 {
             return Err(self.invalid(text, "n", "expected at least 1".into()));

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use valley_study::{Action, Study, count_by_kind, estimate};
+use valley_study::{Action, StepKind, Study, count_by_kind, estimate};
 
 fn paper() -> Study {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
@@ -110,7 +110,7 @@ fn extra_body_goes_to_every_generate_step() {
     let plain = paper().plan;
     let mut generates = 0;
     for (a, b) in plan.steps.iter().zip(&plain.steps) {
-        let Action::Generate { args, .. } = &a.action else {
+        let (StepKind::Generate, Action::Valley { args }) = (a.kind, &a.action) else {
             continue;
         };
         generates += 1;

@@ -7,6 +7,10 @@
 //! - [`run_bin`], [`write_jsonl`], [`read_jsonl`]: run the built binary in a temp folder and
 //!   read and write its JSON Lines.
 //!
+//! - [`install_fake_engine`]: a stand-in inference engine on `PATH` (`vllm`, …) that records its
+//!   command line and serves a fake OpenAI API with a fixed per-token latency and batch size;
+//!   [`processes_mentioning`] finds what a test left running.
+//!
 //! ```
 //! use valley_test::{FakeOpenAi, FakeConfig};
 //! let server = FakeOpenAi::start(FakeConfig::default())?;
@@ -15,8 +19,12 @@
 //! ```
 
 mod cli;
+mod engine;
 mod fake_openai;
 
 pub use cli::{read_jsonl, run_bin, write_jsonl};
+pub use engine::{
+    FAKE_ENGINE, assert_nothing_left, install_fake_engine, processes_mentioning, sample_keys, which,
+};
 
 pub use fake_openai::{FakeConfig, FakeOpenAi, fake_response};

@@ -36,7 +36,7 @@ pub(crate) enum Command {
     Judge(JudgeArgs),
     /// Sample completions of each problem from an OpenAI-compatible server into a resumable
     /// JSONL file (LiveCodeBench's prompt format).
-    Generate(GenerateArgs),
+    Generate(Box<GenerateArgs>),
     /// Judge generations and write the paper's metrics: pass@1 with a bootstrap interval,
     /// pass@k, completion rate, think-tag rate, no-code rate, verdicts, cuts and a report.
     Eval(EvalArgs),
@@ -407,13 +407,69 @@ pub(crate) enum ApiArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct GenerateArgs {
-    /// Base URL of the OpenAI-compatible API, e.g. `http://127.0.0.1:8000/v1`. A bearer token is
-    /// read from `VALLEY_API_KEY`, else `OPENAI_API_KEY`.
-    #[arg(long, value_name = "URL")]
-    pub(crate) endpoint: String,
-    /// Model name sent with each request.
-    #[arg(long, value_name = "NAME")]
+    /// Base URL of an OpenAI-compatible API someone else runs, e.g. `http://127.0.0.1:8000/v1`;
+    /// give it several times for replicas of the same model. A bearer token is read from
+    /// `VALLEY_API_KEY`, else `OPENAI_API_KEY`.
+    #[arg(long, value_name = "URL", required_unless_present = "engine")]
+    pub(crate) endpoint: Vec<String>,
+    /// Start this engine's own OpenAI-compatible server(s) on --model and stop them when done:
+    /// vllm (`vllm serve`), sglang (`python3 -m sglang.launch_server`), llama.cpp
+    /// (`llama-server`, else llama-cpp-python's `python3 -m llama_cpp.server`) or valley
+    /// (`valley serve`).
+    #[arg(long, value_name = "ENGINE", conflicts_with = "endpoint")]
+    pub(crate) engine: Option<String>,
+    /// With --endpoint: the model name sent with each request. With --engine: the checkpoint
+    /// to serve (a folder, a `.gguf` file, or a hub id for engines that fetch it).
+    #[arg(long, value_name = "NAME|PATH")]
     pub(crate) model: String,
+    /// With --engine: the name the server serves the model as, which requests and records carry
+    /// [default: --model's last path component].
+    #[arg(long, value_name = "NAME", requires = "engine")]
+    pub(crate) served_model_name: Option<String>,
+    /// With --engine: servers to start, each on its own group of --tensor-parallel GPUs.
+    #[arg(long, default_value_t = 1, value_name = "R", requires = "engine")]
+    pub(crate) replicas: u32,
+    /// With --engine: GPUs per server (tensor parallelism).
+    #[arg(long, default_value_t = 1, value_name = "T", requires = "engine")]
+    pub(crate) tensor_parallel: u32,
+    /// With --engine: the GPUs to use, in order, T per replica [default: CUDA_VISIBLE_DEVICES,
+    /// else every GPU nvidia-smi lists].
+    #[arg(long, value_name = "0,1,…", requires = "engine")]
+    pub(crate) gpus: Option<String>,
+    /// With --engine: the engine's executable [default: `vllm`, `python3`, `llama-server` or
+    /// `python3`, or this valley, from PATH]; a `python*` interpreter runs the engine's module.
+    #[arg(long, value_name = "BIN", requires = "engine")]
+    pub(crate) engine_bin: Option<PathBuf>,
+    /// With --engine: one more argument for the engine's server, verbatim (repeatable):
+    /// `--engine-arg=--max-model-len --engine-arg=40960`.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, requires = "engine")]
+    pub(crate) engine_arg: Vec<String>,
+    /// With --engine: the context window (prompt + completion tokens) the server is started with
+    /// (vLLM --max-model-len, SGLang --context-length, llama.cpp --n_ctx / --ctx-size)
+    /// [default: the engine's].
+    #[arg(long, value_name = "TOKENS", requires = "engine")]
+    pub(crate) context_length: Option<u32>,
+    /// With --engine: seconds a server may take to answer its health route.
+    #[arg(long, default_value_t = 1800.0, value_name = "SECONDS", requires = "engine")]
+    pub(crate) engine_timeout: f64,
+    /// With --engine: restarts of a replica whose server dies, at most; then its work goes to
+    /// the others.
+    #[arg(long, default_value_t = 2, value_name = "N", requires = "engine")]
+    pub(crate) engine_restarts: u32,
+    /// With --engine: folder of the servers' logs (`replica-<i>.log`) [default: beside --out,
+    /// `<out stem>.engine/`].
+    #[arg(long, value_name = "DIR", requires = "engine")]
+    pub(crate) engine_logs: Option<PathBuf>,
+    /// With --engine: start the servers here (local) or as Slurm job steps across the
+    /// allocation's nodes (srun) [default: srun inside a Slurm job, else local].
+    #[arg(long, value_enum, default_value = "auto", requires = "engine")]
+    pub(crate) launcher: LauncherArg,
+    /// With --engine: print each server's command line and GPUs, start nothing.
+    #[arg(long, requires = "engine")]
+    pub(crate) dry_run: bool,
+    /// Never send a second copy of a straggling request to another replica.
+    #[arg(long)]
+    pub(crate) no_hedge: bool,
     /// Problems (LiveCodeBench, TACO, assert-style rows) or questions (`id`, `question`).
     #[arg(long, value_name = "FILE")]
     pub(crate) problems: PathBuf,
@@ -432,7 +488,7 @@ pub(crate) struct GenerateArgs {
     /// Nucleus-sampling mass (LiveCodeBench's runner default: 0.95).
     #[arg(long, default_value_t = 0.95, value_name = "P")]
     pub(crate) top_p: f64,
-    /// Requests in flight at most.
+    /// Requests in flight at most, per server (replica or endpoint).
     #[arg(long, default_value_t = 8, value_name = "C")]
     pub(crate) concurrency: usize,
     /// Base seed; sample i is requested with seed + i [default: none sent].
@@ -481,6 +537,17 @@ pub(crate) struct GenerateArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Where `generate --engine` starts its servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LauncherArg {
+    /// srun inside a Slurm job (SLURM_JOB_ID set and srun on PATH), else local.
+    Auto,
+    /// Child processes on this machine.
+    Local,
+    /// Slurm job steps on the allocation's nodes.
+    Srun,
 }
 
 /// Which benchmark problems count: a LiveCodeBench release and the scorer's filters.

@@ -21,7 +21,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Data(DataCommand::Split(args)) => data::split::run(args),
         Command::Data(DataCommand::Label(args)) => data::label::run(args),
         Command::Judge(args) => judge::run(args),
-        Command::Generate(args) => generate::run(args),
+        Command::Generate(args) => generate::run(*args),
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),

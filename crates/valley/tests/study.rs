@@ -469,3 +469,104 @@ max-tokens = 8
     let v = json_of(&valley(&["study", "verify", "study.toml", "--json"], dir.path()));
     assert_eq!((v["ok"].as_u64(), v["mismatched"].as_u64()), (Some(9), Some(0)), "{v}");
 }
+
+/// Issue 11: `[generate] engine = "vllm"` — the generate step starts the engine's servers on the
+/// run's checkpoint (a stand-in `vllm` on PATH), two replicas, passes the engine flags through,
+/// keeps their logs in the step's folder and leaves no server running.
+fn engine_study(dir: &Path, extra_study: &str) -> (PathBuf, Vec<(String, String)>) {
+    let bin = dir.join("bin");
+    valley_test::install_fake_engine(&bin, &["vllm"]);
+    write_spec(dir, "unused", &format!("study={extra_study}"));
+    let spec = dir.join("study.toml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "endpoint = \"unused\"",
+        "engine = \"vllm\"\nreplicas = 2\ncontext-length = 4096\nengine-args = [\"--gpu-memory-utilization\", \"0.5\"]",
+    );
+    std::fs::write(&spec, text).unwrap();
+    let env = vec![
+        (
+            "PATH".to_owned(),
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+        ),
+        ("FAKE_ENGINE_RECORD".to_owned(), dir.join("argv.jsonl").display().to_string()),
+        ("FAKE_ENGINE_LIFETIME_S".to_owned(), "300".to_owned()),
+        ("FAKE_ENGINE_CHILD".to_owned(), "1".to_owned()),
+    ];
+    (spec, env)
+}
+
+fn run_with(dir: &Path, env: &[(String, String)]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_valley"))
+        .args(["study", "run", "study.toml", "--json"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    json_of(&out)
+}
+
+fn nothing_left(dir: &Path) {
+    valley_test::assert_nothing_left(&[dir.to_str().unwrap()]);
+}
+
+#[test]
+fn a_study_generates_through_an_engine_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, env) = engine_study(dir.path(), "");
+    let first = run_with(dir.path(), &env);
+    assert_eq!(ran(&first), 4, "{first}");
+    let out = dir.path().join("out");
+    assert_eq!(read_jsonl(&out.join("generate/tiny/base/generations.jsonl")).len(), 6);
+    let argv = read_jsonl(&dir.path().join("argv.jsonl"));
+    assert_eq!(argv.len(), 2, "{argv:?}");
+    let words: Vec<&str> =
+        argv[0]["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let line = words.join(" ");
+    assert!(words[0] == "serve" && words[1].ends_with("/model"), "{line}");
+    assert!(
+        line.contains("--served-model-name tiny/base")
+            && line.contains("--max-model-len 4096")
+            && line.ends_with("--gpu-memory-utilization 0.5"),
+        "{line}"
+    );
+    for i in 0..2 {
+        let log = out.join(format!("generate/tiny/base/engine/replica-{i}.log"));
+        assert!(std::fs::read_to_string(&log).unwrap().contains("fake engine: serving"));
+    }
+    nothing_left(dir.path());
+    let again = run_with(dir.path(), &env);
+    assert_eq!(ran(&again), 0, "{again}");
+    assert_eq!(
+        read_jsonl(&dir.path().join("argv.jsonl")).len(),
+        2,
+        "a cached step started servers"
+    );
+}
+
+#[test]
+fn slurm_generate_step_starts_the_engine_inside_its_job() {
+    if std::env::var_os("VALLEY_SLURM").is_none() {
+        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+        {
+            eprintln!(
+                "skipped: VALLEY_SLURM is not set (the one-node cluster of scripts/setup.d sets it)"
+            );
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, env) = engine_study(dir.path(), "backend = \"slurm\"\\n[slurm]\\npoll-seconds = 0.5");
+    let first = run_with(dir.path(), &env);
+    assert_eq!((ran(&first), first["backend"].as_str()), (4, Some("slurm")), "{first}");
+    let out = dir.path().join("out");
+    assert_eq!(read_jsonl(&out.join("generate/tiny/base/generations.jsonl")).len(), 6);
+    // each replica ran as a job step of the generate step's job
+    let argv = read_jsonl(&dir.path().join("argv.jsonl"));
+    assert_eq!(argv.len(), 2, "{argv:?}");
+    assert!(argv.iter().all(|a| a["slurm_step_id"].as_str().is_some()), "{argv:?}");
+    let log = std::fs::read_to_string(out.join("generate/tiny/base/engine/replica-0.log")).unwrap();
+    assert!(log.contains("srun --nodes=1 --ntasks=1"), "{log}");
+    nothing_left(dir.path());
+}

@@ -1,17 +1,19 @@
-//! `valley generate`: sample completions of each problem from an OpenAI-compatible server into a
-//! resumable JSONL file.
+//! `valley generate`: sample completions of each problem from OpenAI-compatible servers (given,
+//! or started here with `--engine`) into a resumable JSONL file.
+
+mod engine;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use valley_data::io::{FieldMap, RowReader};
 use valley_generate::{
-    Event, GenerateConfig, Journal, PromptBody, PromptStyle, RetryPolicy, Summary, Task,
-    lcb_messages, question_messages,
+    Event, GenerateConfig, Journal, Monitor, Pool, PromptBody, PromptStyle, ReplicaState,
+    RetryPolicy, Summary, Task, lcb_messages, question_messages,
 };
 
 use crate::args::{ApiArg, GenerateArgs};
@@ -29,6 +31,18 @@ enum Prompting {
 }
 
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
+    let plan = match &args.engine {
+        Some(e) => Some(engine::Plan::from_args(&args, e)?),
+        None => None,
+    };
+    if args.dry_run {
+        let (value, human) = plan.as_ref().expect("clap: --dry-run requires --engine").describe();
+        printer::summary(args.json, &value, &human)?;
+        return Ok(crate::exit::SUCCESS);
+    }
+    if plan.is_none() && args.endpoint.iter().any(|e| e.trim().is_empty()) {
+        bail!("--endpoint: expected a URL such as http://127.0.0.1:8000/v1");
+    }
     let prompting = match args.prompt_style.as_str() {
         "raw" => Prompting::Raw(args.system.clone()),
         s => {
@@ -79,8 +93,13 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     }
     let api_key = API_KEY_VARS.iter().find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()));
     let config = GenerateConfig {
-        endpoint: args.endpoint.clone(),
-        model: args.model.clone(),
+        // With --engine, the servers' addresses are known once they are up.
+        endpoints: if plan.is_some() {
+            vec!["http://127.0.0.1:0/v1".into()]
+        } else {
+            args.endpoint.clone()
+        },
+        model: plan.as_ref().map_or_else(|| args.model.clone(), |p| p.served_name().to_owned()),
         api_key,
         n: args.n,
         temperature: args.temperature,
@@ -102,6 +121,7 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
             max_backoff: Duration::from_secs_f64(args.max_backoff),
             ..RetryPolicy::default()
         },
+        hedge: !args.no_hedge,
     };
     let (journal, resumed) = Journal::open(&args.out, Some(&config.identity())).map_err(|e| {
         let hint = match &e {
@@ -135,17 +155,64 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     }
     let generator = config.init().context("invalid generation settings")?;
     let total = tasks.len() as u64 * u64::from(args.n);
-    let progress = Progress::new(total);
-    let summary = {
+    let missing: usize = tasks
+        .iter()
+        .map(|t| (0..args.n).filter(|&i| !journal.contains(&t.question_id, i)).count())
+        .sum();
+    // Everything is checked: only now are servers started, and only if there is work.
+    let (pool, running) = match plan {
+        Some(plan) if missing > 0 => {
+            let r = engine::Running::start(plan, engine::stop_on_signal())?;
+            (r.pool.clone(), Some(r))
+        }
+        Some(_) => (Arc::new(Pool::new(Vec::new())), None),
+        None => (Arc::new(Pool::new(args.endpoint.clone())), None),
+    };
+    let progress = Progress::new(total, generator.monitor(), pool.clone());
+    let result = {
         let progress = progress.clone();
-        generator.run(tasks, journal, Arc::new(move |e| progress.event(&e)))
-    }
-    .with_context(|| format!("generation into {} stopped", args.out.display()))?;
+        generator.run_on(&pool, tasks, journal, Arc::new(move |e| progress.event(&e)))
+    };
     progress.finish();
-    let report = Report { summary: &summary, out: &args.out, resumed_records: resumed.records };
+    let interrupted = running.as_ref().is_some_and(|r| r.stop.load(Ordering::SeqCst));
+    let logs = running.as_ref().map(|r| r.fleet.config().log_dir.clone());
+    if let Some(r) = running {
+        r.shut_down();
+    }
+    let summary =
+        result.with_context(|| format!("generation into {} stopped", args.out.display()))?;
+    if interrupted {
+        bail!(
+            "interrupted by a signal: the servers are stopped; {} of {} samples are on file in {} \
+             (run the same command again to finish)",
+            summary.already_done + summary.written,
+            summary.planned,
+            args.out.display()
+        );
+    }
+    let report = Report {
+        summary: &summary,
+        out: &args.out,
+        resumed_records: resumed.records,
+        engine_logs: logs.as_deref(),
+    };
     printer::summary(args.json, &report.json(), &report.human())?;
     if !summary.failed.is_empty() {
         let first = &summary.failed[0];
+        if pool.states().iter().all(|s| *s == ReplicaState::Gone) {
+            return Err(anyhow::Error::new(Hint {
+                message: format!(
+                    "every server died and was given up on; {} of {} samples are not on file",
+                    summary.failed.len(),
+                    summary.planned
+                ),
+                hint: format!(
+                    "see the servers' logs{}, then run the same command again: it sends only \
+                     the missing samples",
+                    logs.as_ref().map_or_else(String::new, |l| format!(" in {}", l.display()))
+                ),
+            }));
+        }
         return Err(anyhow::Error::new(Hint {
             message: format!(
                 "{} of {} samples failed after their retries (first: {}/{}: {})",
@@ -230,7 +297,9 @@ fn read_prompts_of(
     Ok(())
 }
 
-/// The progress bar: records on file, their rate, tokens per second, retries and failures.
+/// The progress bar: records on file, their rate, tokens per second, the slowest request out,
+/// replicas up, retries and failures; refreshed every second on a terminal, and told as a line
+/// every 30 seconds otherwise (a study step's or a Slurm job's log).
 #[derive(Clone)]
 struct Progress {
     bar: indicatif::ProgressBar,
@@ -238,12 +307,16 @@ struct Progress {
     retries: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
     start: std::time::Instant,
+    monitor: Monitor,
+    pool: Arc<Pool>,
+    done: Arc<AtomicBool>,
 }
 
 impl Progress {
-    fn new(total: u64) -> Self {
+    fn new(total: u64, monitor: Monitor, pool: Arc<Pool>) -> Self {
         let bar = indicatif::ProgressBar::new(total);
-        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if !terminal {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         bar.set_style(
@@ -252,13 +325,29 @@ impl Progress {
             )
             .expect("static progress template"),
         );
-        Self {
+        let p = Self {
             bar,
             tokens: Arc::default(),
             retries: Arc::default(),
             failed: Arc::default(),
             start: std::time::Instant::now(),
-        }
+            monitor,
+            pool,
+            done: Arc::default(),
+        };
+        let ticker = p.clone();
+        std::thread::spawn(move || {
+            let mut last_line = std::time::Instant::now();
+            while !ticker.done.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(500));
+                ticker.refresh();
+                if !terminal && last_line.elapsed() >= Duration::from_secs(30) {
+                    last_line = std::time::Instant::now();
+                    ticker.line();
+                }
+            }
+        });
+        p
     }
 
     fn event(&self, e: &Event) {
@@ -278,16 +367,51 @@ impl Progress {
                 tracing::warn!("{question_id}/{sample_index} failed: {error}");
             }
         }
+        self.refresh();
+    }
+
+    fn message(&self) -> String {
         let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!(
-            "{:.0} tok/s, {} retries, {} failed",
-            self.tokens.load(Ordering::Relaxed) as f64 / secs,
+        let mut m = format!("{:.0} tok/s", self.tokens.load(Ordering::Relaxed) as f64 / secs);
+        if let Some(s) = self.monitor.slowest() {
+            m.push_str(&format!(
+                ", slowest {}/{} {:.0}s",
+                s.question_id,
+                s.sample_index,
+                s.elapsed.as_secs_f64()
+            ));
+            if self.pool.len() > 1 {
+                m.push_str(&format!(" on replica {}", s.replica));
+            }
+        }
+        if self.pool.len() > 1 {
+            let up = self.pool.states().iter().filter(|s| **s == ReplicaState::Up).count();
+            m.push_str(&format!(", {up}/{} replicas up", self.pool.len()));
+        }
+        m.push_str(&format!(
+            ", {} retries, {} failed",
             self.retries.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed)
         ));
+        m
+    }
+
+    fn refresh(&self) {
+        self.bar.set_message(self.message());
+    }
+
+    #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
+    fn line(&self) {
+        eprintln!(
+            "generating: {}/{} samples, {}",
+            self.bar.position(),
+            self.bar.length().unwrap_or(0),
+            self.message()
+        );
     }
 
     fn finish(&self) {
+        self.done.store(true, Ordering::SeqCst);
         self.bar.finish_and_clear();
     }
 }
@@ -296,6 +420,7 @@ struct Report<'a> {
     summary: &'a Summary,
     out: &'a Path,
     resumed_records: u64,
+    engine_logs: Option<&'a Path>,
 }
 
 impl Report<'_> {
@@ -314,6 +439,12 @@ impl Report<'_> {
             "wall_s": secs,
             "records_per_s": if secs > 0.0 { s.written as f64 / secs } else { 0.0 },
             "tokens_per_s": if secs > 0.0 { s.completion_tokens as f64 / secs } else { 0.0 },
+            "replicas": s.per_replica.len(),
+            "per_replica": s.per_replica,
+            "hedged": s.hedged,
+            "hedge_wins": s.hedge_wins,
+            "replica_losses": s.replica_losses,
+            "engine_logs": self.engine_logs,
         })
     }
 
