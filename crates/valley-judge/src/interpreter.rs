@@ -72,11 +72,8 @@ mod tests {
 
     #[test]
     fn probes_python3_when_present() {
-        let Ok(i) = Interpreter::probe("python3") else {
-            #[expect(clippy::print_stderr, reason = "tests say why they skip")]
-            {
-                eprintln!("skipped: no python3 on PATH");
-            }
+        let Some(i) = valley_test::gate::ok(Interpreter::probe("python3"), "python3 on PATH")
+        else {
             return;
         };
         assert!(i.version.starts_with('3'), "{}", i.version);

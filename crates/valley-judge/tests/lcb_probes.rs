@@ -6,42 +6,42 @@ use valley_judge::{
     Judge, JudgeConfig, JudgeError, Profile, Task, lcb_reference_class, parse_problem,
 };
 
-/// A judge, or `None` (saying why on stderr) where this machine cannot sandbox.
+/// A judge, or `None` (a gated skip naming what is missing) where this machine cannot sandbox
+/// or has no Python.
 pub fn judge(config: JudgeConfig) -> Option<Judge> {
     match config.init() {
         Ok(j) => Some(j),
         Err(e @ (JudgeError::Sandbox(_) | JudgeError::Interpreter { .. })) => {
-            #[expect(clippy::print_stderr, reason = "tests say why they skip")]
-            {
-                eprintln!("skipped: {e}");
-            }
+            valley_test::gate::skip(e, JUDGE_HOW);
             None
         }
         Err(e) => panic!("judge failed to start: {e}"),
     }
 }
 
+const JUDGE_HOW: &str = "python3 on PATH, and the tests run as root on a Linux kernel that \
+                         allows user, PID, mount and network namespaces";
+
 #[test]
 fn lcb_profile_agrees_with_the_reference_on_every_probe() {
     check_expected_verdicts(include_str!("fixtures/lcb_probes.jsonl"));
 }
 
-/// `tools/lcb-baseline/sample.jsonl` of the shared folder (not copied here: no license stated),
-/// when present: `VALLEY_SHARED`, else `../shared` beside the repository.
+/// `tools/lcb-baseline/sample.jsonl` of the shared folder (not copied here: no license stated):
+/// `VALLEY_SHARED`, else `../shared` beside the repository (where CI has it); a gated test.
 #[test]
 fn lcb_profile_agrees_with_the_reference_on_the_baseline_sample() {
     let shared = std::env::var_os("VALLEY_SHARED").map_or_else(
         || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
         std::path::PathBuf::from,
     );
-    let Ok(text) = std::fs::read_to_string(shared.join("tools/lcb-baseline/sample.jsonl")) else {
-        #[expect(clippy::print_stderr, reason = "tests say why they skip")]
-        {
-            eprintln!("skipped: no shared tools/lcb-baseline/sample.jsonl");
-        }
+    let Some(sample) = valley_test::gate::path(
+        shared.join("tools/lcb-baseline/sample.jsonl"),
+        "the project's shared folder beside the repository, or set $VALLEY_SHARED to it",
+    ) else {
         return;
     };
-    check_expected_verdicts(&text);
+    check_expected_verdicts(&std::fs::read_to_string(sample).unwrap());
 }
 
 fn check_expected_verdicts(jsonl: &str) {

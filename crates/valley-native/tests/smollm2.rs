@@ -11,18 +11,10 @@ use valley_native::generate::{FinishReason, SamplingParams, generate};
 use valley_native::{Cpu, weights};
 
 fn paths() -> Option<(PathBuf, PathBuf)> {
-    match (std::env::var_os("VALLEY_SMOLLM2_GGUF"), std::env::var_os("VALLEY_SMOLLM2_TOKENIZER")) {
-        (Some(g), Some(t)) => Some((g.into(), t.into())),
-        _ => {
-            #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-            {
-                eprintln!(
-                    "skipped: VALLEY_SMOLLM2_GGUF / VALLEY_SMOLLM2_TOKENIZER not set (run scripts/setup.d/70-smollm2.sh)"
-                );
-            }
-            None
-        }
-    }
+    let how = "scripts/setup.d/70-smollm2.sh, then source .cache/env.sh";
+    let gguf = valley_test::gate::env("VALLEY_SMOLLM2_GGUF", how)?;
+    let tokenizer = valley_test::gate::env("VALLEY_SMOLLM2_TOKENIZER", how)?;
+    Some((gguf.into(), tokenizer.into()))
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //!   `min_size`, `depth_ratio`, the log-linear fit past the bottom and the power law beside it;
 //!   the rule is in [`valley`]) and the [`SplitTable`];
 //! - [`render_report`]: every [`Artifact`] (fit.json, tables in Markdown, CSV and LaTeX, SVG and
-//!   PNG figures, index.html);
+//!   PNG figures of pass@1 and of Table 1's completion and think-tag rates, index.html);
 //! - [`stats`]: least squares, interval sources, the paired bootstrap and the exact McNemar test.
 //!
 //! ```
@@ -41,8 +41,8 @@ pub mod valley;
 
 pub use render::{RenderPngError, size_label, svg_to_png};
 pub use report::{
-    Analysis, Artifact, Figure, Provenance, RULE, ReportConfig, RunRow, analyse_study, fit_json,
-    render_report,
+    Analysis, Artifact, Figure, Provenance, RULE, ReportConfig, RunRow, StudentFigures,
+    analyse_study, fit_json, render_report,
 };
 pub use splits::{
     CONTRASTS, Cell, SplitComparison, SplitRow, SplitTable, StageColumn, split_table,

@@ -1,5 +1,6 @@
 //! The report's artifacts, each rendered from the [`crate::Analysis`]: tables in Markdown, CSV
-//! and LaTeX, figures in SVG and PNG, and the HTML page that gathers them.
+//! and LaTeX, figures in SVG and PNG (the valley of pass@1, and the completion and think-tag
+//! rates of the paper's Table 1), and the HTML page that gathers them.
 
 mod csv;
 mod format;
@@ -7,6 +8,7 @@ mod html;
 mod latex;
 mod markdown;
 mod png;
+mod rates_svg;
 mod svg;
 
 pub use csv::{comparisons_csv, runs_csv, scaling_csv, splits_csv};
@@ -15,4 +17,5 @@ pub use html::index_html;
 pub use latex::{scaling_tex, splits_tex};
 pub use markdown::{scaling_md, splits_md};
 pub use png::{RenderPngError, svg_to_png};
+pub use rates_svg::rates_svg;
 pub use svg::valley_svg;

@@ -110,13 +110,29 @@ pub fn analyse_study(study: &Study, config: &ReportConfig) -> Analysis {
     }
 }
 
-/// A student's figure files.
+/// One figure's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Figure {
     /// SVG file name.
     pub svg: String,
     /// PNG file name.
     pub png: String,
+}
+
+impl Figure {
+    fn named(kind: &str, slug: &str) -> Self {
+        Self { svg: format!("{kind}-{slug}.svg"), png: format!("{kind}-{slug}.png") }
+    }
+}
+
+/// A student's figures: pass@1 (`valley-<label>`) and, when its runs have them, the completion
+/// and think-tag rates of the paper's Table 1 (`rates-<label>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentFigures {
+    /// The valley figure.
+    pub valley: Figure,
+    /// The rates figure.
+    pub rates: Option<Figure>,
 }
 
 /// One output file: its name in the report folder and its bytes.
@@ -187,12 +203,18 @@ pub fn render_report(
     if let Some(s) = render::splits_tex(analysis, provenance) {
         text("splits.tex", s);
     }
-    let figures = figure_names(analysis);
-    for (f, names) in analysis.students.iter().zip(&figures) {
-        let svg = render::valley_svg(f, provenance);
-        let png = render::svg_to_png(&svg, config.png_scale)?;
-        out.push(Artifact { path: names.svg.clone(), bytes: svg.into_bytes() });
-        out.push(Artifact { path: names.png.clone(), bytes: png });
+    let mut figures = Vec::new();
+    for (f, slug) in analysis.students.iter().zip(figure_slugs(analysis)) {
+        let mut figure = |kind: &str, svg: String| -> Result<Figure, RenderPngError> {
+            let names = Figure::named(kind, &slug);
+            let png = render::svg_to_png(&svg, config.png_scale)?;
+            out.push(Artifact { path: names.svg.clone(), bytes: svg.into_bytes() });
+            out.push(Artifact { path: names.png.clone(), bytes: png });
+            Ok(names)
+        };
+        let valley = figure("valley", render::valley_svg(f, provenance))?;
+        let rates = render::rates_svg(f, provenance).map(|svg| figure("rates", svg)).transpose()?;
+        figures.push(StudentFigures { valley, rates });
     }
     out.push(Artifact {
         path: "index.html".into(),
@@ -201,8 +223,9 @@ pub fn render_report(
     Ok(out)
 }
 
-/// `valley-<label>.svg/.png`, the label reduced to `[a-z0-9-]`, unique within the report.
-fn figure_names(analysis: &Analysis) -> Vec<Figure> {
+/// Each student's label reduced to `[a-z0-9-]`, unique within the report: figures are
+/// `<kind>-<slug>.svg/.png`.
+fn figure_slugs(analysis: &Analysis) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     analysis
         .students
@@ -223,7 +246,7 @@ fn figure_names(analysis: &Analysis) -> Vec<Figure> {
                 name = format!("{slug}-{k}");
                 k += 1;
             }
-            Figure { svg: format!("valley-{name}.svg"), png: format!("valley-{name}.png") }
+            name
         })
         .collect()
 }

@@ -21,7 +21,8 @@
 //! the least-squares weights (`b = Σ wᵢ·yᵢ`, so `var b = Σ wᵢ²·seᵢ²`). Both capture sampling
 //! error only; the regression interval (Student's t, three points or more) adds lack of fit and is
 //! reported beside them. A power law `c·size^k` is fitted to the same points and the fit with the
-//! higher `r2` (score scale) is named, when there are three points or more.
+//! higher `r2` (score scale) is named, when there are three points or more. When every score
+//! from the bottom on is the same there is nothing to fit: no line, no `r2`, and `no_fit` says so.
 
 use std::collections::BTreeMap;
 
@@ -131,6 +132,9 @@ pub struct StudentFit {
     pub power_law: Option<PowerLaw>,
     /// `log_linear` or `power_law`: the higher r2 (three points or more).
     pub better_fit: Option<&'static str>,
+    /// Why there is no fit past the bottom though there are sizes to fit (every score the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_fit: Option<String>,
     /// The baseline run.
     pub baseline: Option<CurvePoint>,
     /// The trained runs, by size.
@@ -183,6 +187,7 @@ pub fn analyse(curve: &Curve, runs: &[RunResult], bootstrap: &Bootstrap) -> Stud
         slope_ci95_regression: None,
         power_law: None,
         better_fit: None,
+        no_fit: None,
         baseline: curve.baseline.map(point),
         points,
         rates: rate_fits(curve, runs),
@@ -282,6 +287,14 @@ fn trend(fit: &mut StudentFit, curve: &Curve, runs: &[RunResult], bottom: usize,
     let x: Vec<f64> = sizes.iter().map(|s| s.log10()).collect();
     let y: Vec<f64> = idx.iter().map(|&i| runs[i].pass_at_1).collect();
     fit.fit_sizes = idx.iter().map(|&i| runs[i].data_size.unwrap_or(0)).collect();
+    if let [first, .., _] = y[..]
+        && y.iter().all(|v| *v == first)
+    {
+        // A line through equal scores "fits" with R² 1 and says nothing.
+        fit.no_fit =
+            Some(format!("pass@1 is {first:.3} at every size from the bottom on: nothing to fit"));
+        return;
+    }
     let Some(line) = ols(&x, &y) else { return };
     fit.slope_per_decade = Some(line.slope);
     fit.intercept = Some(line.intercept);
@@ -367,6 +380,10 @@ fn rate_fits(curve: &Curve, runs: &[RunResult]) -> BTreeMap<String, RateFit> {
             .collect();
         let x: Vec<f64> = pts.iter().map(|p| (p.0 as f64).log10()).collect();
         let y: Vec<f64> = pts.iter().map(|p| p.1).collect();
+        // equal rates at every size: nothing to fit (a flat line's R² of 1 would mean nothing)
+        if y.windows(2).all(|w| w[0] == w[1]) {
+            continue;
+        }
         if let Some(line) = ols(&x, &y) {
             out.insert(
                 name.to_owned(),
@@ -417,6 +434,21 @@ mod tests {
         let f = analyse(&study.curves[0], &study.runs, &Bootstrap::default());
         assert!(!f.valley_detected && f.reason.contains("no baseline"), "{}", f.reason);
         assert_eq!(f.min_size, Some(1000));
+    }
+
+    #[test]
+    fn equal_scores_have_no_fit_and_say_so() {
+        let f = curve(0.0, &[(2, 0.0), (4, 0.0), (8, 0.0)], 16);
+        assert!(!f.valley_detected);
+        assert_eq!((f.slope_per_decade, f.r2, f.power_law), (None, None, None));
+        assert_eq!(
+            f.no_fit.as_deref(),
+            Some("pass@1 is 0.000 at every size from the bottom on: nothing to fit")
+        );
+        assert_eq!(f.fit_sizes, [2, 4, 8]);
+        // a rising curve is fitted as before
+        let f = curve(0.0, &[(2, 0.1), (4, 0.2), (8, 0.3)], 16);
+        assert!(f.no_fit.is_none() && f.r2.is_some());
     }
 
     proptest::proptest! {

@@ -178,6 +178,10 @@ fn every_artifact_is_rendered() {
         "valley-qwen-2-5.png",
         "valley-llama-3-1.svg",
         "valley-llama-3-1.png",
+        "rates-qwen-2-5.svg",
+        "rates-qwen-2-5.png",
+        "rates-llama-3-1.svg",
+        "rates-llama-3-1.png",
         "index.html",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");

@@ -1,5 +1,9 @@
 //! Test support shared by valley's crates. Not published.
 //!
+//! - [`gate`]: the one way a test that needs something outside the repository (a tool, a model,
+//!   a server) skips, saying what is missing and how to get it; with `VALLEY_REQUIRE_GATED=1`
+//!   (CI) a skip is a failure.
+//!
 //! - [`FakeOpenAi`]: an OpenAI-compatible HTTP server on 127.0.0.1 whose answers are a pure
 //!   function of the prompt ([`fake_response`]), with configurable latency and injected 500s and
 //!   429s, bounded in requests and lifetime so a test can never leave it running.
@@ -21,6 +25,7 @@
 mod cli;
 mod engine;
 mod fake_openai;
+pub mod gate;
 
 pub use cli::{read_jsonl, run_bin, write_jsonl};
 pub use engine::{

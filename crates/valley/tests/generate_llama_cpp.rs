@@ -14,25 +14,16 @@ use valley_test::{
     assert_nothing_left, processes_mentioning, read_jsonl, sample_keys, write_jsonl,
 };
 
-/// (python with llama_cpp.server, SmolLM2 GGUF), or why the test skips.
+/// (python with llama_cpp.server, SmolLM2 GGUF), or a gated skip naming what is missing.
 fn engine() -> Option<(PathBuf, PathBuf)> {
-    let python = std::env::var_os("VALLEY_LLM_PYTHON").map(PathBuf::from);
-    let gguf = std::env::var_os("VALLEY_LLM_GGUF")
-        .or_else(|| std::env::var_os("VALLEY_SMOLLM2_GGUF"))
-        .map(PathBuf::from);
-    match (python, gguf) {
-        (Some(p), Some(g)) if p.exists() && g.exists() => Some((p, g)),
-        _ => {
-            #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-            {
-                eprintln!(
-                    "skipped: VALLEY_LLM_PYTHON and VALLEY_LLM_GGUF are not set (scripts/setup.sh \
-                     builds llama-cpp-python's server and writes them into .cache/env.sh)"
-                );
-            }
-            None
-        }
-    }
+    let how = "scripts/setup-llm-server.sh (run by scripts/setup.sh) builds llama-cpp-python's \
+               server and writes them into .cache/env.sh";
+    let python = valley_test::gate::path(valley_test::gate::env("VALLEY_LLM_PYTHON", how)?, how)?;
+    let gguf = match std::env::var("VALLEY_LLM_GGUF") {
+        Ok(g) => g,
+        Err(_) => valley_test::gate::env("VALLEY_SMOLLM2_GGUF", how)?,
+    };
+    Some((python, valley_test::gate::path(gguf, how)?))
 }
 
 fn problems(dir: &Path, count: usize) {
@@ -173,11 +164,7 @@ fn the_llama_cpp_example_study_runs_end_to_end() {
     let Some((python, _)) = engine() else { return };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let gguf = root.join(".cache/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !gguf.exists() {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!("skipped: {} not found (scripts/setup.d/70-smollm2.sh)", gguf.display());
-        }
+    if valley_test::gate::path(&gguf, "scripts/setup.d/70-smollm2.sh").is_none() {
         return;
     }
     // The example, with its output in a temp folder.

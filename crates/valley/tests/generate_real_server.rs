@@ -1,6 +1,6 @@
 //! Issue 4: generate and evaluate end to end against a real OpenAI-compatible server with a real
 //! small model (llama.cpp's server with SmolLM2-135M-Instruct, started by
-//! `scripts/setup-llm-server.sh`). Runs when `VALLEY_LLM_ENDPOINT` is set.
+//! `scripts/setup-llm-server.sh`). Runs when `VALLEY_LLM_ENDPOINT` is set (a gated test).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -8,20 +8,16 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use valley_types::Generation;
 
+const LLM_HOW: &str = "scripts/setup-llm-server.sh (a llama.cpp server with \
+                       SmolLM2-135M-Instruct), then export what it prints (.ci/run does)";
+
 fn valley(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_valley")).args(args).current_dir(cwd).output().unwrap()
 }
 
 #[test]
 fn real_server_generate_then_eval() {
-    let Ok(endpoint) = std::env::var("VALLEY_LLM_ENDPOINT") else {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!(
-                "skipped: VALLEY_LLM_ENDPOINT is not set (run scripts/setup-llm-server.sh to start \
-                 a llama.cpp server with SmolLM2-135M-Instruct and export what it prints)"
-            );
-        }
+    let Some(endpoint) = valley_test::gate::env("VALLEY_LLM_ENDPOINT", LLM_HOW) else {
         return;
     };
     let model = std::env::var("VALLEY_LLM_MODEL").unwrap_or_else(|_| "smollm2".into());
@@ -129,11 +125,7 @@ fn real_server_generate_then_eval() {
 /// the server sees what a chat request would give it; records say which API made them.
 #[test]
 fn real_server_completions_api() {
-    let Ok(endpoint) = std::env::var("VALLEY_LLM_ENDPOINT") else {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!("skipped: VALLEY_LLM_ENDPOINT is not set (run scripts/setup-llm-server.sh)");
-        }
+    let Some(endpoint) = valley_test::gate::env("VALLEY_LLM_ENDPOINT", LLM_HOW) else {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -141,14 +133,9 @@ fn real_server_completions_api() {
         .map_or_else(|| root.join(".cache/tokenizers"), std::path::PathBuf::from);
     // Any tokenizer folder carries the template engine; the template is SmolLM2's.
     let tokenizer = tokenizers.join("qwen2.5");
-    if !tokenizer.join("tokenizer.json").is_file() {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!(
-                "skipped: {} not found; run scripts/fetch-tokenizers.sh",
-                tokenizer.display()
-            );
-        }
+    if valley_test::gate::path(tokenizer.join("tokenizer.json"), "scripts/fetch-tokenizers.sh")
+        .is_none()
+    {
         return;
     }
     let template = root.join("fixtures/chat_templates/HuggingFaceTB-SmolLM2-135M-Instruct.jinja");

@@ -1,5 +1,5 @@
 //! CLI tests for `valley judge` and `valley data label`: verdict records, summary, labels, and
-//! bad input named by file and line. Skipped (with a message) where the sandbox is unavailable.
+//! bad input named by file and line. A gated skip where the sandbox or Python is unavailable.
 
 use std::path::Path;
 use std::process::Output;
@@ -14,10 +14,11 @@ fn valley(args: &[&str], cwd: &Path) -> Output {
 fn sandbox_unavailable(out: &Output) -> bool {
     let err = String::from_utf8_lossy(&out.stderr);
     if err.contains("sandbox") || err.contains("Python interpreter") {
-        #[expect(clippy::print_stderr, reason = "tests say why they skip")]
-        {
-            eprintln!("skipped: {err}");
-        }
+        valley_test::gate::skip(
+            err.trim(),
+            "python3 on PATH, and the tests run as root on a Linux kernel that allows user, PID, \
+             mount and network namespaces",
+        );
         return true;
     }
     false

@@ -25,15 +25,13 @@ fn bad_inputs_are_refused_and_write_nothing() {
 
 #[test]
 fn smollm2_exports_to_an_hf_folder() {
-    let Some(gguf) = std::env::var_os("VALLEY_SMOLLM2_GGUF") else {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!("skipped: VALLEY_SMOLLM2_GGUF not set (run scripts/setup.d/70-smollm2.sh)");
-        }
+    let Some(gguf) = valley_test::gate::env(
+        "VALLEY_SMOLLM2_GGUF",
+        "scripts/setup.d/70-smollm2.sh, then source .cache/env.sh",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let gguf = gguf.to_str().unwrap().to_owned();
     let o = valley(&["model", "export", "--model", &gguf, "--out", "hf", "--json"], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let summary: Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -42,10 +42,10 @@ fn read_f32(path: &Path) -> Vec<f32> {
 }
 
 #[test]
-#[expect(clippy::print_stderr, reason = "a gated test says why it skips")]
 fn transformers_5_checkpoints_give_transformers_logits() {
-    let Ok(python) = std::env::var("VALLEY_TRAIN_PYTHON") else {
-        eprintln!("skipped: VALLEY_TRAIN_PYTHON unset (scripts/setup.d/65-train-engines.sh)");
+    let Some(python) =
+        valley_test::gate::env("VALLEY_TRAIN_PYTHON", "scripts/setup.d/65-train-engines.sh")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

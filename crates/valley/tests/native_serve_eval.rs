@@ -24,13 +24,10 @@ impl Drop for Server {
 
 #[test]
 fn serve_then_generate_then_eval() {
-    let Ok(gguf) = std::env::var("VALLEY_SMOLLM2_GGUF") else {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!(
-                "skipped: VALLEY_SMOLLM2_GGUF is not set (run scripts/setup.d/70-smollm2.sh and source .cache/env.sh)"
-            );
-        }
+    let Some(gguf) = valley_test::gate::env(
+        "VALLEY_SMOLLM2_GGUF",
+        "scripts/setup.d/70-smollm2.sh, then source .cache/env.sh",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -334,13 +334,9 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
 
 #[test]
 fn slurm_backend_runs_a_tiny_study() {
-    if std::env::var_os("VALLEY_SLURM").is_none() {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!(
-                "skipped: VALLEY_SLURM is not set (the one-node cluster of scripts/setup.d sets it)"
-            );
-        }
+    if valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh (a one-node cluster)")
+        .is_none()
+    {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -547,13 +543,9 @@ fn a_study_generates_through_an_engine_it_starts() {
 
 #[test]
 fn slurm_generate_step_starts_the_engine_inside_its_job() {
-    if std::env::var_os("VALLEY_SLURM").is_none() {
-        #[expect(clippy::print_stderr, reason = "a skipped test says why")]
-        {
-            eprintln!(
-                "skipped: VALLEY_SLURM is not set (the one-node cluster of scripts/setup.d sets it)"
-            );
-        }
+    if valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh (a one-node cluster)")
+        .is_none()
+    {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

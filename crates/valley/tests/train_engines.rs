@@ -130,20 +130,16 @@ fn indivisible_global_batch_is_refused_with_what_works() {
 /// rendezvous, valley's launcher training a tiny random Qwen2 on 8 traces; the run record holds
 /// the loss curve and the final checkpoint.
 #[test]
-#[expect(clippy::print_stderr, reason = "a gated test says why it skips")]
 fn slurm_cpu_job_completes() {
-    let (Ok(_), Ok(python)) = (std::env::var("VALLEY_SLURM"), std::env::var("VALLEY_TRAIN_PYTHON"))
-    else {
-        eprintln!(
-            "skipped: VALLEY_SLURM or VALLEY_TRAIN_PYTHON unset (scripts/setup.d/65-train-engines.sh, 70-slurm.sh)"
-        );
+    let Some(_) = valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh") else {
         return;
     };
-    let tokenizer = root().join(".cache/tokenizers/qwen2.5");
-    if !tokenizer.join("tokenizer.json").is_file() {
-        eprintln!("skipped: {} missing (scripts/fetch-tokenizers.sh)", tokenizer.display());
+    let Some(python) =
+        valley_test::gate::env("VALLEY_TRAIN_PYTHON", "scripts/setup.d/65-train-engines.sh")
+    else {
         return;
-    }
+    };
+    let Some(tokenizer) = qwen_tokenizer() else { return };
     let dir = tempfile::tempdir().unwrap();
     let gz = root().join("fixtures/traces/leetcode-train.jsonl.gz");
     let traces = dir.path().join("traces.jsonl");
@@ -261,13 +257,8 @@ logits.numpy().astype("<f4").tofile(out)
 /// The data side of a dry run with the real Qwen2.5 tokenizer: the declared row count is
 /// checked against the file, and `over-length = "error"` names the first row that is too long.
 #[test]
-#[expect(clippy::print_stderr, reason = "a gated test says why it skips")]
 fn dry_run_checks_declared_rows_and_over_length() {
-    let tokenizer = root().join(".cache/tokenizers/qwen2.5");
-    if !tokenizer.join("tokenizer.json").is_file() {
-        eprintln!("skipped: {} missing (scripts/fetch-tokenizers.sh)", tokenizer.display());
-        return;
-    }
+    let Some(tokenizer) = qwen_tokenizer() else { return };
     let dir = tempfile::tempdir().unwrap();
     let gz = root().join("fixtures/traces/leetcode-train.jsonl.gz");
     let head = Command::new("sh")
@@ -337,4 +328,11 @@ fn hf_dataset_engines_convert_valleys_tokens_first() {
         assert!(step.contains(&format!("/{target}")), "{step}");
         assert!(engine.join("valley_tokens_to_hf.py").is_file());
     }
+}
+
+/// The real Qwen2.5 tokenizer folder of `.cache/tokenizers`, or a gated skip.
+fn qwen_tokenizer() -> Option<PathBuf> {
+    let dir = root().join(".cache/tokenizers/qwen2.5");
+    valley_test::gate::path(dir.join("tokenizer.json"), "scripts/fetch-tokenizers.sh")?;
+    Some(dir)
 }

@@ -7,15 +7,20 @@ use std::fmt::Write as _;
 use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
 use super::markdown::fit_sentence;
 use super::svg::xml;
-use crate::report::{Analysis, Figure, Provenance};
+use crate::report::{Analysis, Provenance, StudentFigures};
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}.valley{color:#b02a12}.none{color:#555}
-figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}code{font-size:90%}";
+figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}code{font-size:90%}
+.figures{display:flex;flex-wrap:wrap;gap:1em}.figures figure{margin:.5em 0;flex:1 1 480px}";
 
 /// The page.
-pub fn index_html(analysis: &Analysis, figures: &[Figure], provenance: &Provenance) -> String {
+pub fn index_html(
+    analysis: &Analysis,
+    figures: &[StudentFigures],
+    provenance: &Provenance,
+) -> String {
     let mut s = format!(
         "<!DOCTYPE html>\n<!-- {} -->\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>valley report</title><style>{STYLE}</style></head>\n<body>\n<h1>valley report</h1>\n<p>From <code>{}</code> (sha256 <code>{}</code>): {} runs, {} students.</p>\n",
         xml(&provenance.line()),
@@ -43,17 +48,32 @@ pub fn index_html(analysis: &Analysis, figures: &[Figure], provenance: &Provenan
         );
     }
     s.push_str("</tbody></table>\n<p>Rule: a valley is a trained size whose pass@1 is below the untrained baseline's with a 95% interval of the difference above zero, followed by a larger size scoring above it with the same confidence. Details in <a href=\"fit.json\">fit.json</a>.</p>\n");
-    // per student: sentence, figure, table
-    for (k, (f, fig)) in analysis.students.iter().zip(figures).enumerate() {
+    // per student: sentence, figures side by side, table
+    for (k, (f, figs)) in analysis.students.iter().zip(figures).enumerate() {
         let _ = write!(
             s,
-            "<h2>{}</h2>\n<p>{}</p>\n<figure><img src=\"{}\" alt=\"{}: pass@1 by training examples\" width=\"720\" height=\"460\"><figcaption><a href=\"{}\">SVG</a> · <a href=\"{}\">PNG</a></figcaption></figure>\n<table id=\"scaling-{k}\" class=\"scaling\"><thead><tr><th>Data</th><th>pass@1</th><th>95% CI</th><th>CI source</th><th>Completion rate</th><th>Think-tag rate</th><th>Problems</th><th>Samples</th><th>Run</th></tr></thead><tbody>\n",
+            "<h2>{}</h2>\n<p>{}</p>\n<div class=\"figures\">\n",
             xml(&f.label),
             xml(&fit_sentence(f).replace("**", "")),
-            xml(&fig.svg),
-            xml(&f.label),
-            xml(&fig.svg),
-            xml(&fig.png)
+        );
+        let shown = [
+            (Some(&figs.valley), "pass@1 by training examples"),
+            (figs.rates.as_ref(), "completion and think-tag rates by training examples"),
+        ];
+        for (fig, what) in shown {
+            let Some(fig) = fig else { continue };
+            let _ = writeln!(
+                s,
+                "<figure><img src=\"{}\" alt=\"{}: {what}\" width=\"720\" height=\"460\"><figcaption><a href=\"{}\">SVG</a> · <a href=\"{}\">PNG</a></figcaption></figure>",
+                xml(&fig.svg),
+                xml(&f.label),
+                xml(&fig.svg),
+                xml(&fig.png)
+            );
+        }
+        let _ = write!(
+            s,
+            "</div>\n<table id=\"scaling-{k}\" class=\"scaling\"><thead><tr><th>Data</th><th>pass@1</th><th>95% CI</th><th>CI source</th><th>Completion rate</th><th>Think-tag rate</th><th>Problems</th><th>Samples</th><th>Run</th></tr></thead><tbody>\n"
         );
         for p in f.baseline.iter().chain(&f.points) {
             let _ = writeln!(

@@ -41,6 +41,9 @@ pub(crate) fn fit_sentence(f: &crate::StudentFit) -> String {
         let _ = write!(s, "; bottom/baseline = {r:.2}");
     }
     s.push('.');
+    if let Some(why) = &f.no_fit {
+        let _ = write!(s, " Past the bottom: {why}.");
+    }
     if let (Some(b), Some(r2)) = (f.slope_per_decade, f.r2) {
         let _ = write!(
             s,

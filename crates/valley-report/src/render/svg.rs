@@ -11,8 +11,8 @@ use super::format::size_label;
 use crate::report::Provenance;
 use crate::valley::StudentFit;
 
-const W: f64 = 720.0;
-const H: f64 = 460.0;
+pub(super) const W: f64 = 720.0;
+pub(super) const H: f64 = 460.0;
 const LEFT: f64 = 72.0;
 const RIGHT: f64 = W - 28.0;
 const TOP: f64 = 64.0;

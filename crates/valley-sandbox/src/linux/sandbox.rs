@@ -325,19 +325,18 @@ mod tests {
     use super::*;
     use crate::{ExitStatus, Policy, Protection};
 
-    /// A strict sandbox, or `None` (with the reason on stderr) where the kernel denies one.
+    /// A strict sandbox, or `None` (a gated skip naming what is missing) where the kernel denies
+    /// one.
     fn strict(limits: Limits) -> Option<Sandbox> {
-        match Sandbox::new(SandboxConfig { limits, uid: 64999, gid: 64999, ..Default::default() }) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                #[expect(clippy::print_stderr, reason = "tests say why they skip")]
-                {
-                    eprintln!("skipped: {e}");
-                }
-                None
-            }
-        }
+        valley_test::gate::ok(
+            Sandbox::new(SandboxConfig { limits, uid: 64999, gid: 64999, ..Default::default() }),
+            HOW,
+        )
     }
+
+    const HOW: &str = "run the tests as root on a Linux kernel that allows user, PID, mount, \
+                       network, IPC and UTS namespaces (a container needs --privileged or \
+                       CAP_SYS_ADMIN)";
 
     fn sh(sandbox: &Sandbox, script: &str, wall_ms: u64) -> Output {
         let cmd = Command::new("/bin/sh").arg("-c").arg(script);
@@ -410,11 +409,7 @@ mod tests {
             gid: 64999,
             ..Default::default()
         };
-        let Ok(sb) = Sandbox::new(config) else {
-            #[expect(clippy::print_stderr, reason = "tests say why they skip")]
-            {
-                eprintln!("skipped: no strict sandbox here");
-            }
+        let Some(sb) = valley_test::gate::ok(Sandbox::new(config), HOW) else {
             return;
         };
         let out = sb.run(&Command::new(&prog), b"", Duration::from_secs(5)).unwrap();
@@ -432,10 +427,10 @@ mod tests {
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let py = "/usr/bin/python3";
-        if !Path::new(py).exists() {
+        let Some(py) = valley_test::gate::path("/usr/bin/python3", "apt-get install python3")
+        else {
             return;
-        }
+        };
         let code = format!(
             "import socket\ntry:\n socket.create_connection(('127.0.0.1',{port}),timeout=1); print('connected')\nexcept OSError as e: print('refused')"
         );
