@@ -35,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &format!("### Question:\nProblem {i}: print {i}.\n\n"),
                 Some(valley_generate::prompt::LCB_SYSTEM_MESSAGE),
             )),
+            prompt_style: None,
         })
         .collect();
     let summary = config.init()?.run(tasks, journal, Arc::new(|_| {}))?;

@@ -126,6 +126,8 @@ pub struct Task {
     pub question_id: String,
     /// What is sent.
     pub prompt: PromptBody,
+    /// How the prompt was made from the problem, recorded in every record.
+    pub prompt_style: Option<valley_types::PromptStyle>,
 }
 
 /// Progress of a job, reported as it happens.
@@ -594,6 +596,7 @@ impl Worker {
                         PromptBody::Chat(_) => ApiKind::Chat,
                         PromptBody::Text(_) => ApiKind::Completions,
                     },
+                    prompt_style: flight.task.prompt_style,
                     params: Some(flight.params.clone()),
                     latency_ms: c.latency.as_millis() as u64,
                     attempts,

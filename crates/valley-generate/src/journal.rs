@@ -244,6 +244,7 @@ mod tests {
             completion_tokens: Some(5),
             model: "m".into(),
             api: ApiKind::Chat,
+            prompt_style: None,
             params: Some(SamplingParams {
                 temperature: 0.2,
                 top_p: 0.95,

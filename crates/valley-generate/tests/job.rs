@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use valley_generate::{
-    Event, GenerateConfig, Journal, PromptBody, PromptStyle, RetryPolicy, Task, lcb_messages,
+    Event, GenerateConfig, Journal, PromptBody, PromptStyle, RetryPolicy, Task, lcb_prompt,
 };
 use valley_test::{FakeConfig, FakeOpenAi, fake_response};
 use valley_types::Generation;
@@ -16,14 +16,11 @@ fn tasks(count: usize) -> Vec<Task> {
         .map(|i| Task {
             question_id: format!("q{i}"),
             prompt: if i % 2 == 0 {
-                PromptBody::Chat(lcb_messages(
-                    &format!("Problem {i}"),
-                    None,
-                    PromptStyle::OpenaiChat,
-                ))
+                lcb_prompt(&format!("Problem {i}"), None, PromptStyle::OpenAIChat)
             } else {
                 PromptBody::Text(format!("<|user|>Problem {i}<|assistant|>"))
             },
+            prompt_style: (i % 2 == 0).then_some(PromptStyle::OpenAIChat),
         })
         .collect()
 }

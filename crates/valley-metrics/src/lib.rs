@@ -7,6 +7,7 @@
 //!   same inputs give the same interval on every machine;
 //! - [`Rate`] and the per-response rates: [`completion_rate`], [`think_tag_rate`],
 //!   [`closed_think_rate`], [`no_code_rate`];
+//! - [`failure_decomposition`]: the share of samples passed, not finished, without code, failed;
 //! - [`summarize`]: all of them for a set of judged samples ([`EvalSummary`]).
 //!
 //! ```
@@ -21,6 +22,7 @@
 
 mod bootstrap;
 mod completion;
+mod failure_decomposition;
 mod no_code;
 mod pass_at_k;
 mod rate;
@@ -29,6 +31,7 @@ mod think_tag;
 
 pub use bootstrap::{Bootstrap, Interval, bootstrap_mean_ci};
 pub use completion::completion_rate;
+pub use failure_decomposition::failure_decomposition;
 pub use no_code::no_code_rate;
 pub use pass_at_k::{Counts, mean_pass_at_k, pass_at_k};
 pub use rate::Rate;

@@ -57,6 +57,8 @@ pub struct EvalSummary {
     pub no_code_rate: Option<f64>,
     /// Samples per verdict code.
     pub verdicts: BTreeMap<String, u64>,
+    /// Shares of samples passed, not finished, without code and failed (they sum to 1).
+    pub failure_decomposition: Option<valley_types::FailureDecomposition>,
 }
 
 /// Summarizes `samples`; pass@k is given for each of `ks` not above the fewest samples of a
@@ -93,6 +95,7 @@ pub fn summarize(samples: &[SampleOutcome<'_>], ks: &[u64], bootstrap: &Bootstra
         closed_think_rate: closed_think_rate(samples.iter().map(|s| s.response)).value(),
         no_code_rate: Rate::of(samples.iter().map(|s| !s.has_code)).value(),
         verdicts,
+        failure_decomposition: crate::failure_decomposition(samples),
     }
 }
 
@@ -141,6 +144,8 @@ mod tests {
         assert_eq!(sum.no_code_rate, Some(0.25));
         assert_eq!(sum.verdicts.get("AC"), Some(&2));
         assert_eq!(sum.verdicts.get("NO_CODE"), Some(&1));
+        let d = sum.failure_decomposition.unwrap();
+        assert_eq!((d.passed, d.not_finished, d.no_code, d.failed), (0.5, 0.25, 0.0, 0.25));
         let json = serde_json::to_value(&sum).unwrap();
         assert_eq!(json["pass_at_1_ci95"], serde_json::json!([0.5, 0.5]));
     }

@@ -20,7 +20,8 @@
 //!     .map(|&(size, score)| RunResult {
 //!         version: 1, run: format!("q{size}"), model: "Qwen2.5".into(), label: None, base: None,
 //!         data_size: Some(size), split: None, pass_at_1: score, pass_at_1_ci95: None,
-//!         completion_rate: None, think_tag_rate: None, no_code_rate: None, n_problems: 400,
+//!         completion_rate: None, think_tag_rate: None, no_code_rate: None,
+//!         pass_at_1_after_think: None, failure_decomposition: None, n_problems: 400,
 //!         n_samples: 400, per_problem: None, verdicts: None, provenance: Default::default(),
 //!     })
 //!     .collect();

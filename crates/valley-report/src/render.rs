@@ -1,8 +1,9 @@
 //! The report's artifacts, each rendered from the [`crate::Analysis`]: tables in Markdown, CSV
-//! and LaTeX, figures in SVG and PNG (the valley of pass@1, and the completion and think-tag
-//! rates of the paper's Table 1), and the HTML page that gathers them.
+//! and LaTeX, figures in SVG and PNG (the valley of pass@1, the completion and think-tag rates of
+//! the paper's Table 1, and where the samples ended), and the HTML page that gathers them.
 
 mod csv;
+mod decomposition;
 mod format;
 mod html;
 mod latex;
@@ -12,6 +13,7 @@ mod rates_svg;
 mod svg;
 
 pub use csv::{comparisons_csv, runs_csv, scaling_csv, splits_csv};
+pub use decomposition::{decomposition_csv, decomposition_md, decomposition_svg};
 pub use format::size_label;
 pub use html::index_html;
 pub use latex::{scaling_tex, splits_tex};

@@ -126,13 +126,16 @@ impl Figure {
 }
 
 /// A student's figures: pass@1 (`valley-<label>`) and, when its runs have them, the completion
-/// and think-tag rates of the paper's Table 1 (`rates-<label>`).
+/// and think-tag rates of the paper's Table 1 (`rates-<label>`) and where its samples ended
+/// (`decomposition-<label>`, issue 13).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudentFigures {
     /// The valley figure.
     pub valley: Figure,
     /// The rates figure.
     pub rates: Option<Figure>,
+    /// The failure-decomposition figure.
+    pub decomposition: Option<Figure>,
 }
 
 /// One output file: its name in the report folder and its bytes.
@@ -203,6 +206,12 @@ pub fn render_report(
     if let Some(s) = render::splits_tex(analysis, provenance) {
         text("splits.tex", s);
     }
+    if let Some(s) = render::decomposition_md(analysis, provenance) {
+        text("decomposition.md", s);
+    }
+    if let Some(s) = render::decomposition_csv(analysis) {
+        text("decomposition.csv", s);
+    }
     let mut figures = Vec::new();
     for (f, slug) in analysis.students.iter().zip(figure_slugs(analysis)) {
         let mut figure = |kind: &str, svg: String| -> Result<Figure, RenderPngError> {
@@ -214,7 +223,10 @@ pub fn render_report(
         };
         let valley = figure("valley", render::valley_svg(f, provenance))?;
         let rates = render::rates_svg(f, provenance).map(|svg| figure("rates", svg)).transpose()?;
-        figures.push(StudentFigures { valley, rates });
+        let decomposition = render::decomposition_svg(f, provenance)
+            .map(|svg| figure("decomposition", svg))
+            .transpose()?;
+        figures.push(StudentFigures { valley, rates, decomposition });
     }
     out.push(Artifact {
         path: "index.html".into(),

@@ -85,6 +85,22 @@ pub struct SplitComparison {
     pub paired: Option<Paired>,
 }
 
+impl SplitComparison {
+    /// A warning when the difference is within noise: its 95% interval holds zero, so these runs
+    /// cannot tell the two apart (the paper's Table 2 draws conclusions from 0.185 against 0.182).
+    /// It says how large a difference the runs could resolve: about the interval's half-width.
+    pub fn noise_warning(&self) -> Option<String> {
+        if self.significant {
+            return None;
+        }
+        let half = (self.ci95[1] - self.ci95[0]) / 2.0;
+        Some(format!(
+            "{}: {} − {} = {:+.3} is within noise (95% interval [{:.3}, {:.3}] holds zero); these runs tell apart only differences beyond about ±{half:.3}: more samples per problem or more problems narrow it",
+            self.stage, self.a, self.b, self.difference, self.ci95[0], self.ci95[1]
+        ))
+    }
+}
+
 /// The whole table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SplitTable {

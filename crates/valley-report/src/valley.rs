@@ -53,6 +53,10 @@ pub struct CurvePoint {
     pub completion_rate: Option<f64>,
     /// Think-tag rate.
     pub think_tag_rate: Option<f64>,
+    /// pass@1 grading only code after a closed `</think>`.
+    pub pass_at_1_after_think: Option<f64>,
+    /// Where the samples ended: passed, not finished, no code, failed.
+    pub failure_decomposition: Option<valley_types::FailureDecomposition>,
     /// Problems evaluated.
     pub n_problems: u64,
     /// Samples evaluated.
@@ -163,6 +167,8 @@ pub fn analyse(curve: &Curve, runs: &[RunResult], bootstrap: &Bootstrap) -> Stud
             ci_source: e.source,
             completion_rate: r.completion_rate,
             think_tag_rate: r.think_tag_rate,
+            pass_at_1_after_think: r.pass_at_1_after_think,
+            failure_decomposition: r.failure_decomposition,
             n_problems: r.n_problems,
             n_samples: r.n_samples,
         }

@@ -332,6 +332,10 @@ fn write_results(job: &Job, runs: &[ResultSource]) -> Result<(), StudyError> {
         completion_rate: Option<f64>,
         think_tag_rate: Option<f64>,
         no_code_rate: Option<f64>,
+        #[serde(default)]
+        pass_at_1_after_think: Option<f64>,
+        #[serde(default)]
+        failure_decomposition: Option<valley_types::FailureDecomposition>,
         n_problems: u64,
         n_samples: u64,
     }
@@ -364,6 +368,8 @@ fn write_results(job: &Job, runs: &[ResultSource]) -> Result<(), StudyError> {
             completion_rate: m.completion_rate,
             think_tag_rate: m.think_tag_rate,
             no_code_rate: m.no_code_rate,
+            pass_at_1_after_think: m.pass_at_1_after_think,
+            failure_decomposition: m.failure_decomposition,
             n_problems: m.n_problems,
             n_samples: m.n_samples,
             per_problem: None,

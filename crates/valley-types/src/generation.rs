@@ -94,6 +94,10 @@ pub struct Generation {
     /// The endpoint kind used.
     #[serde(default)]
     pub api: ApiKind,
+    /// How the problem was turned into the prompt (LiveCodeBench's `LMStyle` name); evaluation
+    /// applies LiveCodeBench's extraction for it. `None` in records from elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_style: Option<crate::PromptStyle>,
     /// Sampling parameters of the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<SamplingParams>,
@@ -160,6 +164,7 @@ mod tests {
             completion_tokens: tokens,
             model: "m".into(),
             api: ApiKind::Chat,
+            prompt_style: None,
             params: Some(SamplingParams {
                 temperature: 0.0,
                 top_p: 1.0,
@@ -203,5 +208,11 @@ mod tests {
         let g: Generation =
             serde_json::from_str(r#"{"question_id":"a","sample_index":3,"response":"r"}"#).unwrap();
         assert_eq!((g.key(), g.attempts, g.candidate_id()), (("a", 3), 1, "a/3".to_owned()));
+        assert_eq!(g.prompt_style, None);
+        let g: Generation = serde_json::from_str(
+            r#"{"question_id":"a","sample_index":0,"response":"r","prompt_style":"CodeQwenInstruct"}"#,
+        )
+        .unwrap();
+        assert_eq!(g.prompt_style, Some(crate::PromptStyle::CodeQwenInstruct));
     }
 }

@@ -20,22 +20,26 @@
 //! ```
 
 mod candidate;
+mod failure;
 mod generation;
 mod manifest;
 mod problem;
+mod prompt_style;
 mod run_result;
 mod selection;
 mod trace;
 mod verdict;
 
 pub use candidate::Candidate;
+pub use failure::FailureDecomposition;
 pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
 pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};
+pub use prompt_style::{LCB_MODELS, PromptShape, PromptStyle};
 pub use run_result::{RUN_RESULT_VERSION, RunResult};
 pub use selection::{Day, LCB_RELEASE_FILES, LcbRelease, ProblemMeta, ProblemSelection};
 pub use trace::{
     ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,
-    parse_response,
+    parse_response, python_strip,
 };
 pub use verdict::{FirstFailure, Verdict, VerdictRecord};

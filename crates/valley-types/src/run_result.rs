@@ -71,6 +71,14 @@ pub struct RunResult {
     /// Share of samples with no extractable code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_code_rate: Option<f64>,
+    /// pass@1 grading only code after a closed `</think>` (`valley eval`'s
+    /// `pass_at_1_after_think`), beside `pass_at_1` under LiveCodeBench's rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_at_1_after_think: Option<f64>,
+    /// Shares of samples passed, not finished, without code and failed (`valley eval`'s
+    /// `failure_decomposition`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_decomposition: Option<crate::FailureDecomposition>,
     /// Problems evaluated.
     pub n_problems: u64,
     /// Samples evaluated.
@@ -132,6 +140,10 @@ impl RunResult {
         unit("completion_rate", self.completion_rate)?;
         unit("think_tag_rate", self.think_tag_rate)?;
         unit("no_code_rate", self.no_code_rate)?;
+        unit("pass_at_1_after_think", self.pass_at_1_after_think)?;
+        if let Some(d) = &self.failure_decomposition {
+            d.validate().map_err(|m| ("failure_decomposition", m))?;
+        }
         if let Some([lo, hi]) = self.pass_at_1_ci95 {
             unit("pass_at_1_ci95", Some(lo))?;
             unit("pass_at_1_ci95", Some(hi))?;
@@ -207,6 +219,14 @@ mod tests {
             (
                 r#"{"run":"b","model":"m","data_size":1,"pass_at_1":0.5,"n_problems":1,"n_samples":1,"version":9}"#,
                 "version",
+            ),
+            (
+                r#"{"run":"b","model":"m","data_size":1,"pass_at_1":0.5,"n_problems":1,"n_samples":1,"failure_decomposition":{"passed":0.5,"not_finished":0.5,"no_code":0.5,"failed":0}}"#,
+                "failure_decomposition",
+            ),
+            (
+                r#"{"run":"b","model":"m","data_size":1,"pass_at_1":0.5,"n_problems":1,"n_samples":1,"failure_decomposition":{"passed":1,"not_finished":0,"no_code":0}}"#,
+                "failed",
             ),
         ];
         for (line, field) in cases {

@@ -128,11 +128,15 @@ pub fn parse_response(response: &str) -> ParsedResponse<'_> {
 }
 
 /// Which code block of a response is graded.
+///
+/// LiveCodeBench scoring uses [`ExtractMode::Lcb`] (the default of the `lcb` judge profile and of
+/// `valley eval` on LiveCodeBench problems); the others are named policies for training data and
+/// for asking how much of a score depends on the reasoning being closed (issue 13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExtractMode {
     /// The last complete fenced block of the answer (after `</think>`); nothing when the
-    /// reasoning never closes. The default for training data and for reasoning students.
+    /// reasoning never closes. The default for training data.
     #[default]
     AfterThink,
     /// [`ExtractMode::AfterThink`], then the last complete block anywhere, then an unclosed block
@@ -140,14 +144,28 @@ pub enum ExtractMode {
     Lenient,
     /// The last complete fenced block anywhere in the response, reasoning included.
     LastBlock,
-    /// LiveCodeBench's rule: the lines strictly between the last two lines that contain a triple
-    /// backtick anywhere, whatever the tags; nothing when fewer than two such lines exist.
+    /// LiveCodeBench's rule (`extract_code` in `lcb_runner/utils/extraction_utils.py`, every
+    /// style but the two below): the lines strictly between the last two lines that contain a
+    /// triple backtick anywhere in the output, whatever the tags; nothing when fewer than two
+    /// such lines exist.
     Lcb,
+    /// LiveCodeBench's rule for `CodeLLaMaInstruct`: the lines strictly between the last two
+    /// lines containing `PYTHON]` (`[PYTHON]` … `[/PYTHON]`), else [`ExtractMode::Lcb`].
+    LcbCodellama,
+    /// LiveCodeBench's rule for `GenericBase` (base models): the whole output, stripped.
+    LcbBase,
 }
 
 impl ExtractMode {
     /// Every mode, for help texts and tests.
-    pub const ALL: [ExtractMode; 4] = [Self::AfterThink, Self::Lenient, Self::LastBlock, Self::Lcb];
+    pub const ALL: [ExtractMode; 6] = [
+        Self::AfterThink,
+        Self::Lenient,
+        Self::LastBlock,
+        Self::Lcb,
+        Self::LcbCodellama,
+        Self::LcbBase,
+    ];
 
     /// The mode's name as written on the command line.
     pub fn name(self) -> &'static str {
@@ -156,7 +174,34 @@ impl ExtractMode {
             Self::Lenient => "lenient",
             Self::LastBlock => "last-block",
             Self::Lcb => "lcb",
+            Self::LcbCodellama => "lcb-codellama",
+            Self::LcbBase => "lcb-base",
         }
+    }
+
+    /// One sentence saying what the mode grades, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::AfterThink => {
+                "only code after `</think>` is graded; a response that opens `<think>` and never closes it has no gradable code; a response with no think block is graded on its last fenced block"
+            }
+            Self::Lenient => {
+                "after-think, then the last complete block anywhere, then an unclosed final block"
+            }
+            Self::LastBlock => "the last complete fenced block anywhere, reasoning included",
+            Self::Lcb => {
+                "LiveCodeBench's rule: the lines between the last two lines containing a triple backtick, anywhere in the output"
+            }
+            Self::LcbCodellama => {
+                "LiveCodeBench's CodeLlama rule: the lines between the last two lines containing `PYTHON]`, else its fence rule"
+            }
+            Self::LcbBase => "LiveCodeBench's base-model rule: the whole output",
+        }
+    }
+
+    /// Whether this is one of LiveCodeBench's own rules.
+    pub fn is_lcb(self) -> bool {
+        matches!(self, Self::Lcb | Self::LcbCodellama | Self::LcbBase)
     }
 }
 
@@ -170,16 +215,21 @@ impl std::str::FromStr for ExtractMode {
     }
 }
 
-/// Finds the code a response submits, or `None` when it submits none.
+/// Finds the code a response submits, or `None` when it submits none (LiveCodeBench's rules
+/// give an empty string there, which it then grades as an empty program and fails).
+/// A block holding only white space is no code in every mode.
 pub fn extract_code(response: &str, mode: ExtractMode) -> Option<String> {
-    match mode {
-        ExtractMode::Lcb => lcb_block(response),
+    let code = match mode {
+        ExtractMode::Lcb => lcb_between(response, &["```"]),
+        ExtractMode::LcbCodellama => lcb_between(response, &["PYTHON]", "```"]),
+        ExtractMode::LcbBase => Some(python_strip(response).to_owned()),
         ExtractMode::LastBlock => fenced_blocks(response).complete.pop(),
         ExtractMode::AfterThink => after_think(response),
         ExtractMode::Lenient => after_think(response)
             .or_else(|| fenced_blocks(response).complete.pop())
             .or_else(|| fenced_blocks(parse_response(response).answer).unclosed),
-    }
+    };
+    code.filter(|c| !python_strip(c).is_empty())
 }
 
 fn after_think(response: &str) -> Option<String> {
@@ -190,15 +240,26 @@ fn after_think(response: &str) -> Option<String> {
     fenced_blocks(parsed.answer).complete.pop()
 }
 
-fn lcb_block(response: &str) -> Option<String> {
+/// LiveCodeBench's line rule: split on `\n`, find the lines containing one of `markers` (the
+/// first marker that marks at least two lines wins, as LiveCodeBench falls back from `PYTHON]`
+/// to fences), and join the lines strictly between the last two of them; nothing when no marker
+/// marks two lines.
+fn lcb_between(response: &str, markers: &[&str]) -> Option<String> {
     let lines: Vec<&str> = response.split('\n').collect();
-    let fences: Vec<usize> =
-        lines.iter().enumerate().filter(|(_, l)| l.contains("```")).map(|(i, _)| i).collect();
-    if fences.len() < 2 {
-        return None;
-    }
-    let (a, b) = (fences[fences.len() - 2], fences[fences.len() - 1]);
+    let marks = markers.iter().find_map(|m| {
+        let at: Vec<usize> =
+            lines.iter().enumerate().filter(|(_, l)| l.contains(m)).map(|(i, _)| i).collect();
+        (at.len() >= 2).then_some(at)
+    })?;
+    let (a, b) = (marks[marks.len() - 2], marks[marks.len() - 1]);
     Some(lines[a + 1..b].join("\n"))
+}
+
+/// Python's `str.strip()` (and Jinja's `trim`): Unicode white space plus the four separators
+/// (U+001C to U+001F) that Python counts as space and Rust does not. LiveCodeBench's rules and
+/// prompt templates strip with it.
+pub fn python_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
 struct Blocks {
@@ -291,6 +352,41 @@ mod tests {
         // indented fences and tags with digits both count
         let r = "  ```python3\n  x = 1\n  ```";
         assert_eq!(code(r, ExtractMode::Lcb).as_deref(), Some("  x = 1"));
+    }
+
+    #[test]
+    fn lcb_rules_for_codellama_and_base_models() {
+        let r = "[PYTHON]\nprint(1)\n[/PYTHON]\n```python\nprint(2)\n```";
+        assert_eq!(code(r, ExtractMode::LcbCodellama).as_deref(), Some("print(1)"));
+        assert_eq!(code(r, ExtractMode::Lcb).as_deref(), Some("print(2)"));
+        // two tag lines with nothing between: LiveCodeBench does not fall back to the fences
+        let r = "[PYTHON]\n[/PYTHON]\n```python\nprint(2)\n```";
+        assert_eq!(code(r, ExtractMode::LcbCodellama), None);
+        assert_eq!(code("  x = 1 \n", ExtractMode::LcbBase).as_deref(), Some("x = 1"));
+        assert_eq!(code(" \u{1f}\n", ExtractMode::LcbBase), None);
+        // an empty block is nothing to run
+        assert_eq!(code("```python\n  \n```", ExtractMode::Lcb), None);
+    }
+
+    /// The corpus of awkward responses, each with what LiveCodeBench's own `extract_code`
+    /// returns for it (`scripts/check-lcb-extraction.py` checks those columns against
+    /// LiveCodeBench's source) and what valley's after-think policy grades.
+    #[test]
+    fn lcb_corpus() {
+        let corpus = include_str!("../../../fixtures/lcb/extraction.jsonl");
+        let mut checked = 0;
+        for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let response = row["response"].as_str().unwrap();
+            let expect = row["expect"].as_object().unwrap();
+            for (name, want) in expect {
+                let mode: ExtractMode = name.parse().unwrap();
+                let got = extract_code(response, mode);
+                assert_eq!(got.as_deref(), want.as_str(), "{} [{name}]", row["id"]);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 4 * 28, "{checked}");
     }
 
     #[test]

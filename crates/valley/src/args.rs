@@ -276,7 +276,10 @@ pub(crate) struct JudgeSettings {
     /// Absolute-or-relative tolerance for numbers (strict profile).
     #[arg(long, value_name = "TOL")]
     pub(crate) float_tol: Option<f64>,
-    /// How code is extracted from a response [default: lcb for --profile lcb, else lenient].
+    /// How code is extracted from a candidate's response [default: lcb for --profile lcb, else
+    /// lenient]: lcb (LiveCodeBench's rule: the lines between the last two lines holding a
+    /// triple backtick), lcb-codellama (`[PYTHON]` tags first), lcb-base (the whole output),
+    /// after-think, lenient or last-block.
     #[arg(long, value_name = "MODE")]
     pub(crate) extract: Option<String>,
     /// Run even if the kernel denies part of the sandbox (namespaces, unprivileged user).
@@ -399,9 +402,13 @@ pub(crate) struct VerifyArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum ApiArg {
+    /// `chat` for a chat-turn prompt style, `completions` for a raw-text one (`CodeQwenInstruct`,
+    /// `LLaMa3`, `DeepSeekR1`, …, which LiveCodeBench hands to the model as is).
+    Auto,
     /// `POST …/chat/completions` with the chat turns; the server applies the chat template.
     Chat,
-    /// `POST …/completions` with the prompt rendered here through --tokenizer's chat template.
+    /// `POST …/completions` with the prompt: a raw-text style's text, or a chat style's turns
+    /// rendered here through --tokenizer's chat template.
     Completions,
 }
 
@@ -464,8 +471,10 @@ pub(crate) struct GenerateArgs {
     /// allocation's nodes (srun) [default: srun inside a Slurm job, else local].
     #[arg(long, value_enum, default_value = "auto", requires = "engine")]
     pub(crate) launcher: LauncherArg,
-    /// With --engine: print each server's command line and GPUs, start nothing.
-    #[arg(long, requires = "engine")]
+    /// Start nothing and send nothing: with --engine, print each server's command line and
+    /// GPUs; otherwise print each problem's request (prompt style, endpoint kind, turns or
+    /// text), one JSON object per line with --json.
+    #[arg(long)]
     pub(crate) dry_run: bool,
     /// Never send a second copy of a straggling request to another replica.
     #[arg(long)]
@@ -476,8 +485,8 @@ pub(crate) struct GenerateArgs {
     /// Generations file; records are appended, and a rerun finishes what is missing.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
-    /// Samples per problem.
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    /// Samples per problem (LiveCodeBench's runner default: 10).
+    #[arg(long, default_value_t = 10, value_name = "K")]
     pub(crate) n: u32,
     /// Completion-token budget per sample [default: the server's].
     #[arg(long, value_name = "N")]
@@ -501,12 +510,16 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "JSON")]
     pub(crate) extra_body: Option<String>,
     /// Which endpoint to call.
-    #[arg(long, value_enum, default_value = "chat")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub(crate) api: ApiArg,
-    /// How a problem becomes chat turns: openai-chat (LiveCodeBench's system message + question
-    /// template), user-only, system-in-user, or raw (the question text as the user turn, for
-    /// teacher traces).
-    #[arg(long, default_value = "openai-chat", value_name = "STYLE")]
+    /// How a problem becomes the prompt, by LiveCodeBench's style names: auto (from --model by
+    /// LiveCodeBench's model registry: Qwen2.5 instruct models CodeQwenInstruct, Llama-3
+    /// instruct models LLaMa3, R1 distillates DeepSeekR1, base models GenericBase; OpenAIChat for
+    /// a model it does not list), OpenAIChat, OpenAIReasonPreview, OpenAIReason,
+    /// GenericOAIServer, LLaMa3, CodeQwenInstruct, QwQ, DeepSeekR1, DeepSeekCodeInstruct,
+    /// GenericBase, or raw (the question text as the user turn, for teacher traces). Recorded in
+    /// every record.
+    #[arg(long, default_value = "auto", value_name = "STYLE")]
     pub(crate) prompt_style: String,
     /// System turn for --prompt-style raw.
     #[arg(long, value_name = "TEXT")]

@@ -165,6 +165,8 @@ fn generate_samples_only_the_selected_problems() {
             "atcoder",
             "--end-date",
             "2024-04-30",
+            "--n",
+            "1",
             "--out",
             "gen.jsonl",
             "--json",

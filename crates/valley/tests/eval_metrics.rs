@@ -122,6 +122,16 @@ fn hand_made_generations_give_exact_metrics() {
     assert_eq!(m["closed_think_rate"], json!(3.0 / 8.0));
     assert_eq!(m["no_code_rate"], json!(3.0 / 8.0));
     assert_eq!(m["extract_mode"], "after-think");
+    // issue 13: passed inc/0 add/0 add/3; not finished inc/1 inc/3; no code add/1; failed inc/2
+    // add/2
+    assert_eq!(
+        m["failure_decomposition"],
+        json!({"passed": 0.375, "not_finished": 0.25, "no_code": 0.125, "failed": 0.25})
+    );
+    assert_eq!(
+        m["by_difficulty"]["easy"]["failure_decomposition"],
+        json!({"passed": 0.25, "not_finished": 0.5, "no_code": 0.0, "failed": 0.25})
+    );
     assert_eq!(m["profile"], "lcb");
     assert_eq!(m["by_difficulty"]["easy"]["pass_at_1"], json!(0.25));
     assert_eq!(m["by_platform"]["leetcode"]["pass_at_1"], json!(0.5));

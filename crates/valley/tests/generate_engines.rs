@@ -267,7 +267,7 @@ fn a_server_that_fails_to_start_gives_exit_2_with_its_log() {
     let marker = s.path().join("clashed");
     let mode = format!("clash-once:{}", marker.display());
     let mut args = BASE.to_vec();
-    args.push("--json");
+    args.extend(["--n", "1", "--json"]);
     let v = ok(&s.valley(&args, &[("FAKE_ENGINE_MODE", &mode)]));
     assert_eq!(v["written"], 2, "{v}");
     let ports: Vec<u64> =

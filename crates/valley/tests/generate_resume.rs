@@ -114,7 +114,7 @@ fn sigkill_five_times_then_finish_exactly_once() {
         let g: Generation =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
         let (content, starter) = &problems[&g.question_id];
-        let prompt = lcb_messages(content, starter.as_deref(), PromptStyle::OpenaiChat);
+        let prompt = lcb_messages(content, starter.as_deref(), PromptStyle::OpenAIChat).unwrap();
         let seed = SEED + u64::from(g.sample_index);
         assert_eq!(g.response, fake_response(&prompt[1].content, Some(seed)), "line {}", i + 1);
         assert!(g.sample_index < SAMPLES);

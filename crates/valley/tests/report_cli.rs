@@ -60,7 +60,28 @@ fn paper_results_give_the_valley_table_2_and_a_manifest() {
     assert!(students[1]["slope_per_decade"].as_f64().unwrap() > 0.0);
     assert_eq!(fit["provenance"]["results_sha256"], sha256(&results));
 
+    // Table 2's correct 0.185 against incorrect 0.182 is within noise over 279 problems
+    let noise = summary["within_noise"].as_array().unwrap();
+    assert!(
+        noise.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("Qwen 2.5: correct − incorrect = +0.003 is within noise")),
+        "{noise:?}"
+    );
+    // (even easy − hard, +0.042, is: one sample on each of 279 problems cannot resolve it)
+    assert!(noise.iter().any(|w| w.as_str().unwrap().starts_with("Qwen 2.5: easy − hard")));
+    // 0.352 against the 30K checkpoint's 0.264 is not
+    assert!(
+        noise.iter().all(|w| !w.as_str().unwrap().starts_with("Qwen 2.5-30K: easy − baseline")),
+        "{noise:?}"
+    );
     let splits = std::fs::read_to_string(out.join("splits.md")).unwrap();
+    assert!(splits.contains("## Within noise\n\n- **Warning**: Qwen 2.5: correct − baseline"));
+    assert!(
+        splits.contains("- **Warning**: Qwen 2.5: correct − incorrect = +0.003 is within noise"),
+        "{splits}"
+    );
     assert!(splits.contains(
         "| Dataset | Qwen 2.5 | Qwen 2.5-30K |\n| --- | ---: | ---: |\n| Baseline | 0.126 | 0.264 |\n| Correct 6K | 0.185 | 0.347 |\n| Incorrect 6K | 0.182 | 0.350 |\n| Hard 4K | 0.137 | 0.296 |\n| Easy 4K | 0.179 | 0.352 |\n"
     ), "{splits}");
@@ -89,6 +110,47 @@ fn paper_results_give_the_valley_table_2_and_a_manifest() {
         let name = a["path"].as_str().unwrap();
         assert_eq!(sha256(&again.join(name)), a["sha256"], "{name} differs between runs");
     }
+}
+
+/// Issue 13: where the samples ended, across data sizes, as a table and a figure.
+#[test]
+fn paper_results_show_the_failure_decomposition() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    report(&fixtures().join("paper/results.jsonl"), &out, dir.path());
+    let md = std::fs::read_to_string(out.join("decomposition.md")).unwrap();
+    assert!(
+        md.contains(
+            "## Qwen 2.5\n\n| Data | pass@1 | pass@1 after-think | Passed | Not finished | No code | Failed | Completion rate |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| Baseline | 0.126 | — | — | — | — | — | — |\n| 1K | 0.058 | — | 0.0580 | 0.8158 | 0.0252 | 0.1010 | 0.1842 |\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "At the lowest point (1K), 87% of the samples that did not pass never finished"
+        ),
+        "{md}"
+    );
+    let csv = std::fs::read_to_string(out.join("decomposition.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6, "{csv}");
+    assert!(csv.contains("Llama-3.1-8B-Instruct,Llama 3.1,llama3.1-30k,30000,0.3,,0.3,0.292,0.0816,0.3264,0.708\n"), "{csv}");
+    for student in ["qwen-2-5", "llama-3-1"] {
+        let svg =
+            std::fs::read_to_string(out.join(format!("decomposition-{student}.svg"))).unwrap();
+        // one bar segment per share per sized run, and the baseline marked as not given
+        assert_eq!(svg.matches("<rect x=").count() - 4, 3 * 4, "{svg}");
+        assert!(svg.contains("not given"), "{svg}");
+        let png = std::fs::read(out.join(format!("decomposition-{student}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<table id=\"decomposition-0\""), "{html}");
+    assert!(html.contains("src=\"decomposition-llama-3-1.svg\""), "{html}");
+    // runs without a decomposition: no table, no figure
+    let plain = dir.path().join("plain");
+    report(&fixtures().join("controls/results.jsonl"), &plain, dir.path());
+    assert!(!plain.join("decomposition.md").exists());
+    assert!(!std::fs::read_to_string(plain.join("index.html")).unwrap().contains("decomposition"));
 }
 
 #[test]
@@ -237,16 +299,32 @@ fn html_page_loads_in_headless_chromium() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dom = String::from_utf8_lossy(&o.stdout);
-    for id in ["fits", "scaling-0", "scaling-1", "splits", "comparisons", "runs", "provenance"] {
+    for id in [
+        "fits",
+        "scaling-0",
+        "scaling-1",
+        "decomposition-0",
+        "decomposition-1",
+        "splits",
+        "comparisons",
+        "runs",
+        "provenance",
+    ] {
         assert!(dom.contains(&format!("<table id=\"{id}\"")), "table {id} missing:\n{dom}");
     }
-    for img in
-        ["valley-qwen-2-5.svg", "valley-llama-3-1.svg", "rates-qwen-2-5.svg", "rates-llama-3-1.svg"]
-    {
+    for img in [
+        "valley-qwen-2-5.svg",
+        "valley-llama-3-1.svg",
+        "rates-qwen-2-5.svg",
+        "rates-llama-3-1.svg",
+        "decomposition-qwen-2-5.svg",
+        "decomposition-llama-3-1.svg",
+    ] {
         assert!(dom.contains(&format!("<img src=\"{img}\"")), "{img} missing");
     }
     // the page's own script counts the images the browser decoded
-    assert!(dom.contains("data-images-loaded=\"4\""), "figures did not load:\n{dom}");
+    assert!(dom.contains("data-images-loaded=\"6\""), "figures did not load:\n{dom}");
+    assert!(dom.contains("<div id=\"noise\" class=\"warning\">"), "{dom}");
     assert!(dom.contains("<td>Easy 4K</td><td>0.179</td><td>0.352</td>"), "{dom}");
 }
 

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::report::Analysis;
 
-fn field(s: &str) -> String {
+pub(crate) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

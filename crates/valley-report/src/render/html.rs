@@ -1,19 +1,46 @@
 //! The report's HTML page (DIR/index.html): every table, figure and fit on one self-contained
-//! page that links the files beside it. Tables carry ids (`scaling-<n>`, `fits`, `splits`,
-//! `comparisons`, `provenance`) so tests and scripts can find them.
+//! page that links the files beside it. Tables carry ids (`scaling-<n>`, `decomposition-<n>`,
+//! `fits`, `splits`, `comparisons`, `provenance`) so tests and scripts can find them.
 
 use std::fmt::Write as _;
 
 use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
 use super::markdown::fit_sentence;
 use super::svg::xml;
-use crate::report::{Analysis, Provenance, StudentFigures};
+use crate::report::{Analysis, Figure, Provenance, StudentFigures};
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}.valley{color:#b02a12}.none{color:#555}
 figure{margin:1.5em 0}img{max-width:100%;border:1px solid #eee}code{font-size:90%}
-.figures{display:flex;flex-wrap:wrap;gap:1em}.figures figure{margin:.5em 0;flex:1 1 480px}";
+.figures{display:flex;flex-wrap:wrap;gap:1em}.figures figure{margin:.5em 0;flex:1 1 480px}
+.warning{border-left:4px solid #e8890c;background:#fff6e8;padding:.2em 1em;margin:1em 0}";
+
+/// A student's failure decomposition: its figure and its table (id `decomposition-<n>`).
+fn decomposition_section(s: &mut String, k: usize, f: &crate::StudentFit, fig: &Figure) {
+    let _ = write!(
+        s,
+        "<h3>{}: where the samples ended</h3>\n<p>Each sample counts once, in the first that applies: passed, not finished (cut at the token budget), no code (finished, nothing to run), failed (ran, did not pass). {}</p>\n<figure><img src=\"{}\" alt=\"{}: where the samples ended\" width=\"720\" height=\"460\"><figcaption><a href=\"{}\">SVG</a> · <a href=\"{}\">PNG</a></figcaption></figure>\n<table id=\"decomposition-{k}\" class=\"decomposition\"><thead><tr>",
+        xml(&f.label),
+        xml(&super::decomposition::summary(f).unwrap_or_default()),
+        xml(&fig.svg),
+        xml(&f.label),
+        xml(&fig.svg),
+        xml(&fig.png)
+    );
+    for h in super::decomposition::HEADER {
+        let _ = write!(s, "<th>{}</th>", xml(h));
+    }
+    s.push_str("</tr></thead><tbody>\n");
+    for row in super::decomposition::rows(f) {
+        s.push_str("<tr>");
+        for cell in row {
+            let _ = write!(s, "<td>{}</td>", xml(&cell));
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table>\n");
+}
 
 /// The page.
 pub fn index_html(
@@ -91,8 +118,15 @@ pub fn index_html(
             );
         }
         s.push_str("</tbody></table>\n");
+        if let Some(fig) = &figs.decomposition {
+            decomposition_section(&mut s, k, f, fig);
+        }
     }
-    s.push_str("<p>Tables: <a href=\"scaling.md\">Markdown</a> · <a href=\"scaling.csv\">CSV</a> · <a href=\"scaling.tex\">LaTeX</a></p>\n");
+    s.push_str("<p>Tables: <a href=\"scaling.md\">Markdown</a> · <a href=\"scaling.csv\">CSV</a> · <a href=\"scaling.tex\">LaTeX</a>");
+    if figures.iter().any(|f| f.decomposition.is_some()) {
+        s.push_str(" · where the samples ended: <a href=\"decomposition.md\">Markdown</a> · <a href=\"decomposition.csv\">CSV</a>");
+    }
+    s.push_str("</p>\n");
     if let Some(t) = &analysis.splits {
         s.push_str("<h2>Split comparisons</h2>\n<table id=\"splits\"><thead><tr><th>Dataset</th>");
         for c in &t.stages {
@@ -129,7 +163,17 @@ pub fn index_html(
                 dz
             );
         }
-        s.push_str("</tbody></table>\n<p>* the 95% interval excludes zero. Tables: <a href=\"splits.md\">Markdown</a> · <a href=\"splits.csv\">CSV</a> · <a href=\"splits.tex\">LaTeX</a> · <a href=\"comparisons.csv\">comparisons CSV</a> · <a href=\"splits.json\">JSON</a></p>\n");
+        s.push_str("</tbody></table>\n");
+        let warnings: Vec<String> =
+            t.comparisons.iter().filter_map(|c| c.noise_warning()).collect();
+        if !warnings.is_empty() {
+            s.push_str("<div id=\"noise\" class=\"warning\"><p><strong>Within noise</strong>: these differences cannot be told apart with these runs.</p><ul>\n");
+            for w in warnings {
+                let _ = writeln!(s, "<li>{}</li>", xml(&w));
+            }
+            s.push_str("</ul></div>\n");
+        }
+        s.push_str("<p>* the 95% interval excludes zero. Tables: <a href=\"splits.md\">Markdown</a> · <a href=\"splits.csv\">CSV</a> · <a href=\"splits.tex\">LaTeX</a> · <a href=\"comparisons.csv\">comparisons CSV</a> · <a href=\"splits.json\">JSON</a></p>\n");
     }
     s.push_str("<h2>All runs</h2>\n<table id=\"runs\"><thead><tr><th>Run</th><th>Student</th><th>Base</th><th>Split</th><th>Data</th><th>pass@1</th><th>95% CI</th><th>Completion rate</th><th>Think-tag rate</th><th>Problems</th></tr></thead><tbody>\n");
     for r in &analysis.runs {

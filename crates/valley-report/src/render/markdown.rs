@@ -112,5 +112,12 @@ pub fn splits_md(analysis: &Analysis, provenance: &Provenance) -> Option<String>
         );
     }
     s.push_str("\n`*`: the 95% interval excludes zero.\n");
+    let warnings: Vec<String> = t.comparisons.iter().filter_map(|c| c.noise_warning()).collect();
+    if !warnings.is_empty() {
+        s.push_str("\n## Within noise\n\n");
+        for w in warnings {
+            let _ = writeln!(s, "- **Warning**: {w}.");
+        }
+    }
     Some(s)
 }

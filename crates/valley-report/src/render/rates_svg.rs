@@ -231,6 +231,8 @@ mod tests {
             ci_source: IntervalSource::Given,
             completion_rate: completion,
             think_tag_rate: think,
+            pass_at_1_after_think: None,
+            failure_decomposition: None,
             n_problems: 16,
             n_samples: 16,
         }

@@ -11,12 +11,13 @@ use super::format::size_label;
 use crate::report::Provenance;
 use crate::valley::StudentFit;
 
+/// Figure width and height, and the plot area's left, top and bottom edges (every figure's).
 pub(super) const W: f64 = 720.0;
 pub(super) const H: f64 = 460.0;
-const LEFT: f64 = 72.0;
+pub(super) const LEFT: f64 = 72.0;
 const RIGHT: f64 = W - 28.0;
-const TOP: f64 = 64.0;
-const BOTTOM: f64 = H - 64.0;
+pub(super) const TOP: f64 = 64.0;
+pub(super) const BOTTOM: f64 = H - 64.0;
 const POINT: &str = "#1f5fa8";
 const FIT: &str = "#c8381e";
 const POWER: &str = "#2b8a3e";

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 use valley_data::io::{FieldMap, RowReader};
 use valley_generate::{
     Event, GenerateConfig, Journal, Monitor, Pool, PromptBody, PromptStyle, ReplicaState,
-    RetryPolicy, Summary, Task, lcb_messages, question_messages,
+    RetryPolicy, Summary, Task, lcb_prompt, question_messages,
 };
+use valley_types::PromptShape;
 
 use crate::args::{ApiArg, GenerateArgs};
 use crate::commands::benchmark::Benchmark;
@@ -30,27 +31,67 @@ enum Prompting {
     Raw(Option<String>),
 }
 
+impl Prompting {
+    fn style(&self) -> PromptStyle {
+        match self {
+            Self::Lcb(s) => *s,
+            Self::Raw(_) => PromptStyle::Raw,
+        }
+    }
+}
+
+/// The prompt style: `auto` picks it from the model's name as LiveCodeBench's registry does
+/// (`OpenAIChat` for a model it does not list).
+fn prompting(args: &GenerateArgs) -> anyhow::Result<Prompting> {
+    let style = match args.prompt_style.as_str() {
+        "auto" => match PromptStyle::for_model(&args.model) {
+            Some(s) => {
+                tracing::info!("prompt style {s}: LiveCodeBench's style for `{}`", args.model);
+                s
+            }
+            None => {
+                tracing::info!(
+                    "prompt style OpenAIChat: `{}` is not in LiveCodeBench's model registry (set --prompt-style to choose)",
+                    args.model
+                );
+                PromptStyle::OpenAIChat
+            }
+        },
+        s => s.parse().map_err(|e: String| anyhow::anyhow!("--prompt-style: {e}"))?,
+    };
+    match style {
+        PromptStyle::Raw => Ok(Prompting::Raw(args.system.clone())),
+        s if args.system.is_some() => {
+            bail!("--system: only used with --prompt-style raw (style {s} has its own system turn)")
+        }
+        s => Ok(Prompting::Lcb(s)),
+    }
+}
+
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     let plan = match &args.engine {
         Some(e) => Some(engine::Plan::from_args(&args, e)?),
         None => None,
     };
-    if args.dry_run {
-        let (value, human) = plan.as_ref().expect("clap: --dry-run requires --engine").describe();
+    if args.dry_run
+        && let Some(plan) = &plan
+    {
+        let (value, human) = plan.describe();
         printer::summary(args.json, &value, &human)?;
         return Ok(crate::exit::SUCCESS);
     }
     if plan.is_none() && args.endpoint.iter().any(|e| e.trim().is_empty()) {
         bail!("--endpoint: expected a URL such as http://127.0.0.1:8000/v1");
     }
-    let prompting = match args.prompt_style.as_str() {
-        "raw" => Prompting::Raw(args.system.clone()),
-        s => {
-            if args.system.is_some() {
-                bail!("--system: only used with --prompt-style raw");
-            }
-            Prompting::Lcb(s.parse().map_err(|e: String| anyhow::anyhow!("--prompt-style: {e}"))?)
-        }
+    let prompting = prompting(&args)?;
+    let api = match (args.api, prompting.style().shape()) {
+        (ApiArg::Auto, PromptShape::Chat) | (ApiArg::Chat, PromptShape::Chat) => ApiArg::Chat,
+        (ApiArg::Auto | ApiArg::Completions, PromptShape::Text) => ApiArg::Completions,
+        (ApiArg::Completions, PromptShape::Chat) => ApiArg::Completions,
+        (ApiArg::Chat, PromptShape::Text) => bail!(
+            "--api chat: prompt style {} is raw text (LiveCodeBench sends it to the model as is); use --api completions or another --prompt-style",
+            prompting.style()
+        ),
     };
     for (flag, v) in
         [("--max-backoff", args.max_backoff), ("--request-timeout", args.request_timeout)]
@@ -62,22 +103,22 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     if args.max_attempts == 0 {
         bail!("--max-attempts: expected at least 1");
     }
-    let renderer = match (args.api, &args.tokenizer) {
-        (ApiArg::Completions, Some(t)) => Some(
+    let renderer = match (api, prompting.style().shape(), &args.tokenizer) {
+        (ApiArg::Completions, PromptShape::Chat, Some(t)) => Some(
             valley_data::chat::ChatTokenizer::load(t, args.chat_template.as_deref())
                 .with_context(|| format!("cannot load tokenizer {}", t.display()))?,
         ),
-        (ApiArg::Completions, None) => {
+        (ApiArg::Completions, PromptShape::Chat, None) => {
             bail!("--api completions needs --tokenizer, whose chat template renders the prompts")
         }
-        (ApiArg::Chat, _) => None,
+        _ => None,
     };
     let fields = FieldMap::parse(&args.fields).map_err(|e| anyhow::anyhow!("--field: {e}"))?;
     let mut tasks = Vec::new();
     let benchmark = Benchmark::resolve(&args.problems, &args.benchmark)?;
-    for (at, id, messages) in read_prompts(&benchmark, &fields, &prompting, args.limit)? {
-        let prompt = match &renderer {
-            Some(r) => {
+    for (at, id, body) in read_prompts(&benchmark, &fields, &prompting, args.limit)? {
+        let prompt = match (&renderer, body) {
+            (Some(r), PromptBody::Chat(messages)) => {
                 let turns: Vec<valley_data::chat::Message> = messages
                     .iter()
                     .map(|m| valley_data::chat::Message::new(m.role.clone(), m.content.clone()))
@@ -87,9 +128,12 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
                         .with_context(|| format!("{at}: cannot render the prompt"))?,
                 )
             }
-            None => PromptBody::Chat(messages),
+            (_, body) => body,
         };
-        tasks.push(Task { question_id: id, prompt });
+        tasks.push(Task { question_id: id, prompt, prompt_style: Some(prompting.style()) });
+    }
+    if args.dry_run {
+        return print_requests(&tasks, args.json);
     }
     let api_key = API_KEY_VARS.iter().find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()));
     let config = GenerateConfig {
@@ -228,14 +272,38 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     Ok(crate::exit::SUCCESS)
 }
 
-/// Reads (line, question id, chat turns) for each row the benchmark keeps; the id comes from
+/// What `--dry-run` prints: one line per problem with what would be sent.
+fn print_requests(tasks: &[Task], json: bool) -> anyhow::Result<u8> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    for t in tasks {
+        let line = match &t.prompt {
+            PromptBody::Chat(m) => {
+                json!({"question_id": t.question_id, "prompt_style": t.prompt_style, "api": "chat", "messages": m})
+            }
+            PromptBody::Text(p) => {
+                json!({"question_id": t.question_id, "prompt_style": t.prompt_style, "api": "completions", "prompt": p})
+            }
+        };
+        if json {
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?;
+        }
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
+type Prompt = (String, String, PromptBody);
+
+/// Reads (line, question id, prompt) for each row the benchmark keeps; the id comes from
 /// `question_id`, `task_id`, `problem_id` or `id`, as the judge reads it.
 fn read_prompts(
     benchmark: &Benchmark,
     fields: &FieldMap,
     prompting: &Prompting,
     limit: Option<usize>,
-) -> anyhow::Result<Vec<(String, String, Vec<valley_generate::Message>)>> {
+) -> anyhow::Result<Vec<Prompt>> {
     let mut out = Vec::new();
     for path in benchmark.files() {
         read_prompts_of(path, benchmark, fields, prompting, limit, &mut out)?;
@@ -249,7 +317,7 @@ fn read_prompts_of(
     fields: &FieldMap,
     prompting: &Prompting,
     limit: Option<usize>,
-    out: &mut Vec<(String, String, Vec<valley_generate::Message>)>,
+    out: &mut Vec<Prompt>,
 ) -> anyhow::Result<()> {
     for row in RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))? {
         if limit.is_some_and(|l| out.len() >= l) {
@@ -288,11 +356,11 @@ fn read_prompts_of(
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => bail!(at("field `starter_code`: expected a string")),
         };
-        let messages = match prompting {
-            Prompting::Lcb(style) => lcb_messages(text, starter, *style),
-            Prompting::Raw(system) => question_messages(text, system.as_deref()),
+        let prompt = match prompting {
+            Prompting::Lcb(style) => lcb_prompt(text, starter, *style),
+            Prompting::Raw(system) => PromptBody::Chat(question_messages(text, system.as_deref())),
         };
-        out.push((format!("{}:{}", path.display(), row.line), id, messages));
+        out.push((format!("{}:{}", path.display(), row.line), id, prompt));
     }
     Ok(())
 }

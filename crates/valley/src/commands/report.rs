@@ -106,6 +106,11 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<u8> {
         "runs": n_runs,
         "students": students,
         "split_comparisons": analysis.splits.as_ref().map_or(0, |t| t.comparisons.len()),
+        "within_noise": analysis.splits.as_ref().map_or_else(Vec::new, |t| t
+            .comparisons
+            .iter()
+            .filter_map(|c| c.noise_warning())
+            .collect::<Vec<_>>()),
         "files": written,
     });
     let mut human = format!("{n_runs} runs -> {} ({} files)\n", args.out.display(), written.len());
@@ -126,6 +131,11 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<u8> {
             _ => String::new(),
         };
         human.push_str(&format!("  {}: {verdict}{trend}\n", f.label));
+    }
+    if let Some(t) = &analysis.splits {
+        for w in t.comparisons.iter().filter_map(|c| c.noise_warning()) {
+            tracing::warn!("{w}");
+        }
     }
     printer::summary(args.json, &summary, &human)?;
     Ok(crate::exit::SUCCESS)
