@@ -118,15 +118,8 @@ pub struct MinHasher {
 
 impl Default for MinHasher {
     fn default() -> Self {
-        let mut state = 0x005e_ed0f_da7a_u64;
-        let mut next = || {
-            // splitmix64
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
+        let mut rng = valley_metrics::SplitMix64(0x005e_ed0f_da7a);
+        let mut next = || rng.next_u64();
         let mut a = [0; PERMS];
         let mut b = [0; PERMS];
         for i in 0..PERMS {

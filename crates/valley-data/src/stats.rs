@@ -147,18 +147,11 @@ fn think_name(s: ThinkStatus) -> &'static str {
 /// The nearest-rank `p`th percentile of `sorted` (ascending): the smallest value with at least
 /// `p`% of the values at or below it; 0 for an empty slice.
 pub fn percentile(sorted: &[u32], p: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let n = sorted.len();
-    let rank = (p / 100.0 * n as f64).ceil() as usize;
-    sorted[rank.clamp(1, n) - 1]
+    valley_metrics::nearest_rank(sorted, p / 100.0).unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     use super::*;
 
     #[test]
@@ -171,18 +164,6 @@ mod tests {
         assert_eq!(percentile(&[7], 1.0), 7);
         assert_eq!(percentile(&[1, 2], 50.0), 1);
         assert_eq!(percentile(&[], 50.0), 0);
-    }
-
-    proptest! {
-        #[test]
-        fn percentile_is_a_member_and_monotone(mut v in proptest::collection::vec(0u32..1000, 1..200), p in 0.0f64..100.0) {
-            v.sort_unstable();
-            let x = percentile(&v, p);
-            prop_assert!(v.contains(&x));
-            prop_assert!(x <= percentile(&v, (p + 1.0).min(100.0)));
-            let at_or_below = v.iter().filter(|y| **y <= x).count() as f64;
-            prop_assert!(at_or_below / v.len() as f64 * 100.0 >= p - 1e-9);
-        }
     }
 
     #[test]

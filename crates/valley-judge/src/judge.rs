@@ -178,7 +178,7 @@ impl Judge {
     /// Judges every task, in parallel over the workers; records come back in task order.
     /// `progress` is called once per finished record, from any worker thread.
     ///
-    /// Tasks are handed out by problem (see [`schedule`]), so a worker mostly grades runs of
+    /// Tasks are handed out by problem (see `schedule`), so a worker mostly grades runs of
     /// candidates on the same problem and its interpreter receives each problem's tests once.
     pub fn run(
         &self,

@@ -11,51 +11,13 @@
 //! *Example.* Per-problem pass@1 `[0, 1]` gives a 95% interval of `[0, 1]`; `[0.5; 100]` gives
 //! `[0.5, 0.5]`.
 //!
-//! *Pitfalls.* The draw comes from a fixed-seed generator (SplitMix64, specified here, not
-//! borrowed from a library), so the interval is identical on every machine and every run; change
+//! *Pitfalls.* The draw comes from a fixed-seed generator ([`SplitMix64`], specified in this
+//! crate, not borrowed from a library), so the interval is identical on every machine and every run; change
 //! the seed to see the Monte-Carlo error. With very few problems the interval is too narrow.
 
-use serde::{Deserialize, Serialize};
+pub use valley_types::{Bootstrap, Interval};
 
-/// How the bootstrap draws.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Bootstrap {
-    /// Resampled means drawn.
-    pub resamples: u32,
-    /// Two-sided coverage, in (0, 1).
-    pub confidence: f64,
-    /// Generator seed.
-    pub seed: u64,
-}
-
-impl Default for Bootstrap {
-    fn default() -> Self {
-        Self { resamples: 10_000, confidence: 0.95, seed: 0 }
-    }
-}
-
-/// A closed interval `[lo, hi]`, serialized as a two-element array.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(from = "[f64; 2]", into = "[f64; 2]")]
-pub struct Interval {
-    /// Lower end.
-    pub lo: f64,
-    /// Upper end.
-    pub hi: f64,
-}
-
-impl From<[f64; 2]> for Interval {
-    fn from([lo, hi]: [f64; 2]) -> Self {
-        Self { lo, hi }
-    }
-}
-
-impl From<Interval> for [f64; 2] {
-    fn from(i: Interval) -> Self {
-        [i.lo, i.hi]
-    }
-}
+use crate::{SplitMix64, interpolated};
 
 /// The bootstrap interval of the mean of `values`, or `None` when there are no values, no
 /// resamples or the confidence is outside (0, 1).
@@ -76,34 +38,10 @@ pub fn bootstrap_mean_ci(values: &[f64], config: &Bootstrap) -> Option<Interval>
         .collect();
     means.sort_by(f64::total_cmp);
     let tail = (1.0 - config.confidence) / 2.0;
-    Some(Interval { lo: percentile(&means, tail), hi: percentile(&means, 1.0 - tail) })
-}
-
-/// Linear interpolation between the order statistics of a sorted, non-empty slice.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let below = pos.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    let frac = pos - below as f64;
-    sorted[below] + (sorted[above] - sorted[below]) * frac
-}
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): tiny, fast and fully specified.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A draw from `0..n` (multiply-shift; its bias is below 2^-32 for any `n` we see).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
+    Some(Interval {
+        lo: interpolated(&means, tail).expect("at least one resample"),
+        hi: interpolated(&means, 1.0 - tail).expect("at least one resample"),
+    })
 }
 
 #[cfg(test)]
@@ -119,14 +57,6 @@ mod tests {
         assert_eq!((ci.lo, ci.hi), (0.0, 1.0));
         assert_eq!(bootstrap_mean_ci(&[1.0], &Bootstrap { confidence: 1.0, ..b.clone() }), None);
         assert_eq!(serde_json::to_string(&Interval { lo: 0.25, hi: 0.5 }).unwrap(), "[0.25,0.5]");
-    }
-
-    #[test]
-    fn generator_is_the_reference_splitmix64() {
-        // First outputs for seed 1234567, from the published reference implementation.
-        let mut r = SplitMix64(1_234_567);
-        assert_eq!(r.next(), 6_457_827_717_110_365_317);
-        assert_eq!(r.next(), 3_203_168_211_198_807_973);
     }
 
     #[test]

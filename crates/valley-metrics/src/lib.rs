@@ -8,7 +8,9 @@
 //! - [`Rate`] and the per-response rates: [`completion_rate`], [`think_tag_rate`],
 //!   [`closed_think_rate`], [`no_code_rate`];
 //! - [`failure_decomposition`]: the share of samples passed, not finished, without code, failed;
-//! - [`summarize`]: all of them for a set of judged samples ([`EvalSummary`]).
+//! - [`summarize`]: all of them for a set of judged samples ([`EvalSummary`]);
+//! - [`nearest_rank`] and [`interpolated`] percentiles, and [`length_stats`] of response lengths;
+//! - [`SplitMix64`]: the one seeded generator every stage draws from.
 //!
 //! ```
 //! use valley_metrics::{Counts, Rate, bootstrap_mean_ci, mean_pass_at_k, think_tag_rate, Bootstrap};
@@ -25,7 +27,9 @@ mod completion;
 mod failure_decomposition;
 mod no_code;
 mod pass_at_k;
+mod percentile;
 mod rate;
+mod rng;
 mod summary;
 mod think_tag;
 
@@ -34,6 +38,8 @@ pub use completion::completion_rate;
 pub use failure_decomposition::failure_decomposition;
 pub use no_code::no_code_rate;
 pub use pass_at_k::{Counts, mean_pass_at_k, pass_at_k};
+pub use percentile::{interpolated, length_stats, nearest_rank};
 pub use rate::Rate;
+pub use rng::SplitMix64;
 pub use summary::{EvalSummary, SampleOutcome, summarize};
 pub use think_tag::{closed_think_rate, think_tag_rate};

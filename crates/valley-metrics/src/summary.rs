@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+pub use valley_types::EvalSummary;
 
 use crate::{
-    Bootstrap, Counts, Interval, Rate, bootstrap_mean_ci, closed_think_rate, mean_pass_at_k,
-    pass_at_k, think_tag_rate,
+    Bootstrap, Counts, Rate, bootstrap_mean_ci, closed_think_rate, mean_pass_at_k, pass_at_k,
+    think_tag_rate,
 };
 
 /// One judged sample.
@@ -27,38 +27,6 @@ pub struct SampleOutcome<'a> {
     pub completed: Option<bool>,
     /// The verdict code (`AC`, `WA`, …).
     pub verdict: &'a str,
-}
-
-/// Every metric of a set of samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvalSummary {
-    /// Problems with at least one sample.
-    pub n_problems: u64,
-    /// Samples.
-    pub n_samples: u64,
-    /// Fewest samples of a problem.
-    pub min_samples_per_problem: u64,
-    /// pass@1: mean over problems of passed/n.
-    pub pass_at_1: Option<f64>,
-    /// 95% (or the configured) bootstrap interval of pass@1 over problems.
-    pub pass_at_1_ci95: Option<Interval>,
-    /// pass@k by the unbiased estimator for each requested k up to the fewest samples
-    /// (`"pass@5"` …), pass@1 included.
-    pub pass_at_k: BTreeMap<String, f64>,
-    /// Share of samples that finished within the budget.
-    pub completion_rate: Option<f64>,
-    /// Samples whose completion could not be told (counted as not completed).
-    pub completion_unknown: u64,
-    /// Share of samples that begin with `<think>`.
-    pub think_tag_rate: Option<f64>,
-    /// Share of samples that begin with `<think>` and close it.
-    pub closed_think_rate: Option<f64>,
-    /// Share of samples with no extractable code.
-    pub no_code_rate: Option<f64>,
-    /// Samples per verdict code.
-    pub verdicts: BTreeMap<String, u64>,
-    /// Shares of samples passed, not finished, without code and failed (they sum to 1).
-    pub failure_decomposition: Option<valley_types::FailureDecomposition>,
 }
 
 /// Summarizes `samples`; pass@k is given for each of `ks` not above the fewest samples of a
@@ -102,6 +70,7 @@ pub fn summarize(samples: &[SampleOutcome<'_>], ks: &[u64], bootstrap: &Bootstra
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Interval;
 
     fn s<'a>(
         q: &'a str,

@@ -1,5 +1,5 @@
-//! A small seeded generator (SplitMix64) for initial weights, data order and sampling, so runs
-//! repeat exactly on any machine and the state fits in a checkpoint (one `u64`).
+//! A small seeded generator (valley-metrics' SplitMix64) for initial weights, data order and
+//! sampling, so runs repeat exactly on any machine and the state fits in a checkpoint (one `u64`).
 
 /// SplitMix64: 64 bits of state, passes BigCrush, trivially serialisable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,11 +13,10 @@ impl Rng {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        let mut g = valley_metrics::SplitMix64(self.state);
+        let z = g.next_u64();
+        self.state = g.0;
+        z
     }
 
     /// Uniform in [0, 1).

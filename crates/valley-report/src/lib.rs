@@ -33,6 +33,7 @@
 //! assert!(fit.slope_per_decade.unwrap() > 0.0);
 //! ```
 
+mod analysis;
 pub mod render;
 mod report;
 mod splits;
@@ -40,13 +41,14 @@ pub mod stats;
 mod study;
 pub mod valley;
 
-pub use render::{RenderPngError, size_label, svg_to_png};
-pub use report::{
-    Analysis, Artifact, Figure, Provenance, RULE, ReportConfig, RunRow, StudentFigures,
-    analyse_study, fit_json, render_report,
+pub use analysis::{
+    Analysis, Artifact, Figure, Provenance, ReportConfig, RunRow, StudentFigures, analyse_study,
 };
+pub use render::{RenderPngError, size_label, svg_to_png};
+pub use report::{RULE, fit_json, render_report};
 pub use splits::{
     CONTRASTS, Cell, SplitComparison, SplitRow, SplitTable, StageColumn, split_table,
 };
+pub use study::size_label;
 pub use study::{Curve, Stage, Study, StudyError};
 pub use valley::{CurvePoint, Difference, RateFit, StudentFit, analyse};

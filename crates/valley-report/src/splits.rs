@@ -134,7 +134,7 @@ pub fn split_table(study: &Study, bootstrap: &Bootstrap) -> Option<SplitTable> {
             if let Some(Some(size)) = sizes.first()
                 && sizes.iter().all(|s| *s == Some(*size))
             {
-                label = format!("{label} {}", crate::render::size_label(*size));
+                label = format!("{label} {}", crate::study::size_label(*size));
             }
             SplitRow { split: (*name).to_owned(), label }
         })

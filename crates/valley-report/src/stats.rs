@@ -4,12 +4,11 @@
 mod ols;
 mod paired;
 mod quantile;
-mod rng;
 mod uncertainty;
 
 pub use ols::{Ols, PowerLaw, ols, power_law};
 pub(crate) use paired::cohens_h;
 pub use paired::{Paired, mcnemar_exact_p, paired};
 pub use quantile::{Z95, t95};
-pub(crate) use rng::SplitMix64;
 pub use uncertainty::{Estimate, IntervalSource, difference_interval, estimate};
+pub(crate) use valley_metrics::SplitMix64;

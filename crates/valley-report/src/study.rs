@@ -170,6 +170,21 @@ impl Study {
     }
 }
 
+/// A data size as the paper writes it: `0` → `Baseline`, `1000` → `1K`, `1500` → `1.5K`,
+/// `2000000` → `2M`, `500` → `500`.
+pub fn size_label(size: u64) -> String {
+    let short = |v: f64, unit: &str| {
+        let t = format!("{v:.1}");
+        format!("{}{unit}", t.strip_suffix(".0").unwrap_or(&t))
+    };
+    match size {
+        0 => "Baseline".into(),
+        s if s >= 1_000_000 => short(s as f64 / 1e6, "M"),
+        s if s >= 1_000 => short(s as f64 / 1e3, "K"),
+        s => s.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use valley_metrics::Bootstrap;
+use valley_metrics::{Bootstrap, interpolated};
 use valley_types::RunResult;
 
 use crate::stats::{
@@ -222,7 +222,7 @@ pub fn analyse(curve: &Curve, runs: &[RunResult], bootstrap: &Bootstrap) -> Stud
     let last = curve.points.len() - 1;
     let rise =
         (bottom < last).then(|| difference(&runs[curve.points[last]], bottom_run, bootstrap));
-    let size = |s: u64| crate::render::size_label(s);
+    let size = |s: u64| crate::study::size_label(s);
     let bottom_size = size(fit.points[bottom].data_size);
     fit.reason = match (&depth, &rise) {
         (d, _) if d.difference <= 0.0 => {
@@ -362,15 +362,7 @@ fn bootstrap_slope(runs: &[&RunResult], x: &[f64], b: &Bootstrap) -> Option<[f64
     }
     slopes.sort_by(f64::total_cmp);
     let tail = (1.0 - b.confidence) / 2.0;
-    Some([percentile(&slopes, tail), percentile(&slopes, 1.0 - tail)])
-}
-
-/// Linear interpolation between order statistics (numpy's default), as valley-metrics does.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let below = pos.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    sorted[below] + (sorted[above] - sorted[below]) * (pos - below as f64)
+    Some([interpolated(&slopes, tail)?, interpolated(&slopes, 1.0 - tail)?])
 }
 
 fn rate_fits(curve: &Curve, runs: &[RunResult]) -> BTreeMap<String, RateFit> {

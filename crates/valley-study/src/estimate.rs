@@ -1,5 +1,6 @@
 //! The `--dry-run` cost estimate. Training costs about 6 x params x tokens FLOPs (forward and
-//! backward, Kaplan et al. 2020), tokens = examples x tokens per example x epochs; sampling costs
+//! backward, Kaplan et al. 2020), tokens = examples x tokens per example x epochs, the epochs
+//! those `valley train` resolves from the step's config ([`TrainPlanner`]); sampling costs
 //! about 2 x params x tokens (forward only), tokens = problems x samples x (prompt + completion).
 //! GPU-hours = FLOPs / (peak FLOP/s x utilisation) / 3600, with the training MFU (`mfu`,
 //! default 0.40) and a much lower one for decoding (`decode-mfu`, default 0.05), which is
@@ -7,8 +8,18 @@
 
 use serde::Serialize;
 
+use crate::error::StudyError;
 use crate::plan::StepKind;
 use crate::study::Study;
+
+/// Resolves a train step's config as `valley train` does, so the estimate trains for the epochs
+/// the run will (with `valley train`'s defaults for what the config leaves out). The binary
+/// implements it over `valley-train`'s plan; the study itself depends on no stage crate.
+pub trait TrainPlanner {
+    /// The passes over the data that the train config of step `step` (`config`, TOML text as
+    /// the step writes it) resolves to; the error says why the config is refused.
+    fn epochs(&self, step: &str, config: &str) -> Result<u32, String>;
+}
 
 /// One step's estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,14 +59,6 @@ pub struct Estimate {
     pub model: serde_json::Value,
 }
 
-fn epochs(study: &Study, config: &toml::Table) -> f64 {
-    config
-        .get("train")
-        .and_then(|t| t.get("epochs"))
-        .and_then(|e| e.as_integer().map(|i| i as f64).or_else(|| e.as_float()))
-        .unwrap_or(study.spec.spec.estimate.epochs)
-}
-
 fn problems(study: &Study) -> Option<f64> {
     let s = &study.spec.spec;
     if let Some(p) = s.estimate.problems {
@@ -80,8 +83,9 @@ fn problems(study: &Study) -> Option<f64> {
     }
 }
 
-/// Estimates every step of the study.
-pub fn estimate(study: &Study) -> Estimate {
+/// Estimates every step of the study; a train config `planner` refuses is an error naming its
+/// step.
+pub fn estimate(study: &Study, planner: &dyn TrainPlanner) -> Result<Estimate, StudyError> {
     let s = &study.spec.spec;
     let e = &s.estimate;
     let completion = e
@@ -119,9 +123,14 @@ pub fn estimate(study: &Study) -> Estimate {
         };
         match (step.kind, &step.action) {
             (StepKind::Train, crate::plan::Action::Train { config }) => {
-                let tokens = step.train_rows.unwrap_or(0) as f64
-                    * e.tokens_per_example
-                    * epochs(study, config);
+                let refused = |message: String| StudyError::Plan {
+                    spec: study.spec.path.clone(),
+                    message: format!("step `{}`: {message}", step.id),
+                };
+                let text = toml::to_string(config).map_err(|e| refused(e.to_string()))?;
+                let epochs = planner.epochs(&step.id, &text).map_err(refused)?;
+                let tokens =
+                    step.train_rows.unwrap_or(0) as f64 * e.tokens_per_example * f64::from(epochs);
                 st.train_tokens = Some(tokens);
                 out.train_tokens += tokens;
                 if let Some(p) = step.params {
@@ -147,5 +156,5 @@ pub fn estimate(study: &Study) -> Estimate {
         out.gpu_hours += st.gpu_hours.unwrap_or(0.0);
         out.steps.push(st);
     }
-    out
+    Ok(out)
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use valley_types::{RUN_RESULT_VERSION, RunResult};
+use valley_types::{EvalMetrics, RUN_RESULT_VERSION, RunResult};
 
 use crate::error::StudyError;
 use crate::plan::{Action, OUT, ResultSource, StepKind, TRAIN_OUTPUT};
@@ -325,29 +325,17 @@ fn run_valley(job: &Job, args: &[String]) -> Result<(), StudyError> {
 
 /// One run-result record per evaluated run (the shape `valley report --results` reads).
 fn write_results(job: &Job, runs: &[ResultSource]) -> Result<(), StudyError> {
-    #[derive(serde::Deserialize)]
-    struct Metrics {
-        pass_at_1: Option<f64>,
-        pass_at_1_ci95: Option<[f64; 2]>,
-        completion_rate: Option<f64>,
-        think_tag_rate: Option<f64>,
-        no_code_rate: Option<f64>,
-        #[serde(default)]
-        pass_at_1_after_think: Option<f64>,
-        #[serde(default)]
-        failure_decomposition: Option<valley_types::FailureDecomposition>,
-        n_problems: u64,
-        n_samples: u64,
-    }
     let mut text = String::new();
     for r in runs {
         let path = r.eval_dir.join("metrics.json");
-        let m: Metrics = fs_err::read_to_string(&path)
+        let m: EvalMetrics = fs_err::read_to_string(&path)
             .map_err(|e| StudyError::io("cannot read an eval's metrics", e))
             .and_then(|t| {
                 serde_json::from_str(&t)
                     .map_err(|e| failed(job, format!("{}: {e}", path.display())))
             })?;
+        let after_think = m.pass_at_1_after_think;
+        let m = m.overall;
         let Some(pass_at_1) = m.pass_at_1 else {
             return Err(failed(
                 job,
@@ -364,11 +352,11 @@ fn write_results(job: &Job, runs: &[ResultSource]) -> Result<(), StudyError> {
             data_size: Some(r.run.data_size),
             split: r.run.split.clone(),
             pass_at_1,
-            pass_at_1_ci95: m.pass_at_1_ci95,
+            pass_at_1_ci95: m.pass_at_1_ci95.map(<[f64; 2]>::from),
             completion_rate: m.completion_rate,
             think_tag_rate: m.think_tag_rate,
             no_code_rate: m.no_code_rate,
-            pass_at_1_after_think: m.pass_at_1_after_think,
+            pass_at_1_after_think: after_think,
             failure_decomposition: m.failure_decomposition,
             n_problems: m.n_problems,
             n_samples: m.n_samples,

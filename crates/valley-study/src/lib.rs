@@ -40,16 +40,15 @@
 //! # Ok::<(), valley_study::StudyError>(())
 //! ```
 
+mod backend;
 mod error;
 mod estimate;
 mod exec;
 mod hash;
 pub mod keys;
-mod local;
 mod plan;
 mod process;
 mod provenance;
-mod slurm;
 mod spec;
 mod status;
 mod store;
@@ -57,12 +56,12 @@ mod study;
 mod verify;
 
 pub use error::{SpecError, StudyError};
-pub use estimate::{Estimate, StepEstimate, estimate};
+pub use estimate::{Estimate, StepEstimate, TrainPlanner, estimate};
 pub use exec::{Job, execute};
 pub use plan::{Action, Plan, RunInfo, Step, StepKind, count_by_kind, expand};
 pub use provenance::{GIT_REVISION, MANIFEST, Provenance};
 pub use spec::{BackendKind, LoadedSpec, StudySpec};
 pub use status::{StepStatus, StudyStatus, status};
-pub use store::Store;
+pub use store::{StepState, Store};
 pub use study::{Event, RunOptions, RunSummary, Study};
 pub use verify::{StepCheck, VerifyReport, verify};

@@ -1,7 +1,10 @@
 //! Process identity and cleanup without `unsafe`: a pid together with its start time (field 22
 //! of `/proc/<pid>/stat`, clock ticks since boot) names one process even after the pid is
 //! reused, so a `running` state left by a killed `valley study run` is told apart from a live
-//! one.
+//! one. Signals go through `nix` (`killpg`), not a `kill` subprocess.
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 
 /// The start time of process `pid`, or `None` when it does not exist (or is a zombie).
 pub(crate) fn start_time(pid: u32) -> Option<i64> {
@@ -27,12 +30,12 @@ pub(crate) fn alive(pid: u32, start: i64) -> bool {
 /// then SIGKILL once the whole group has exited or `grace` has passed. The caller reaps the
 /// leader only after, so the group's id cannot have been reused in between.
 pub(crate) fn stop_group(pgid: u32, grace: std::time::Duration) {
-    signal_group("-TERM", pgid);
+    signal_group(Signal::SIGTERM, pgid);
     let deadline = std::time::Instant::now() + grace;
     while group_alive(pgid) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    signal_group("-KILL", pgid);
+    signal_group(Signal::SIGKILL, pgid);
 }
 
 /// Whether a process of group `pgid` is still running (zombies aside).
@@ -52,12 +55,10 @@ fn group_alive(pgid: u32) -> bool {
         })
 }
 
-fn signal_group(signal: &str, pgid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args([signal, "--", &format!("-{pgid}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
+fn signal_group(signal: Signal, pgid: u32) {
+    let Ok(pgid) = i32::try_from(pgid) else { return };
+    // The group may be gone already (ESRCH): nothing is left to signal.
+    let _ = killpg(Pid::from_raw(pgid), signal);
 }
 
 #[cfg(test)]

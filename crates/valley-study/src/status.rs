@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::StudyError;
 use crate::process;
+use crate::store::StepState;
 use crate::study::{Study, now};
 
 /// One step's status.
@@ -18,8 +19,8 @@ pub struct StepStatus {
     pub kind: &'static str,
     /// The run it belongs to.
     pub run: Option<String>,
-    /// `done`, `running`, `pending` or `failed`.
-    pub state: &'static str,
+    /// Where it stands.
+    pub state: StepState,
     /// Its current key (none while an input is missing).
     pub key: Option<String>,
     /// Steps it reads.
@@ -72,19 +73,15 @@ pub fn status(study: &Study) -> Result<StudyStatus, StudyError> {
         (None, None)
     };
     let mut steps = Vec::new();
-    let mut counts = std::collections::BTreeMap::from([
-        ("done", 0),
-        ("running", 0),
-        ("pending", 0),
-        ("failed", 0),
-    ]);
+    let mut counts: std::collections::BTreeMap<&'static str, usize> =
+        StepState::ALL.into_iter().map(|s| (s.as_str(), 0)).collect();
     for (i, step) in plan.steps.iter().enumerate() {
         let dir = plan.step_dir(i);
         let mut st = StepStatus {
             id: step.id.clone(),
             kind: step.kind.as_str(),
             run: step.run.clone(),
-            state: "pending",
+            state: StepState::Pending,
             key: None,
             deps: step.deps.iter().map(|&d| plan.steps[d].id.clone()).collect(),
             attempts: 0,
@@ -104,12 +101,12 @@ pub fn status(study: &Study) -> Result<StudyStatus, StudyError> {
                 st.job_id.clone_from(&r.job_id);
             }
             if let Some(p) = crate::provenance::read(&dir).filter(|p| &p.key == key) {
-                st.state = "done";
+                st.state = StepState::Done;
                 st.duration_s = Some(p.finished_at - p.started_at);
                 st.outputs = p.outputs.into_iter().map(|o| o.path).collect();
             } else if let Some(r) = row {
-                match r.state.as_str() {
-                    "running" => {
+                match r.state {
+                    StepState::Running => {
                         let live = match (r.pid, r.pid_start) {
                             (Some(pid), Some(start)) => {
                                 u32::try_from(pid).is_ok_and(|p| process::alive(p, start))
@@ -118,23 +115,23 @@ pub fn status(study: &Study) -> Result<StudyStatus, StudyError> {
                             _ => r.job_id.is_some(),
                         };
                         if live {
-                            st.state = "running";
+                            st.state = StepState::Running;
                             st.duration_s = r.started_at.map(|s| now() - s);
                         }
                     }
-                    "failed" => {
-                        st.state = "failed";
+                    StepState::Failed => {
+                        st.state = StepState::Failed;
                         st.error = r.error;
                         st.duration_s = match (r.started_at, r.finished_at) {
                             (Some(s), Some(f)) => Some(f - s),
                             _ => None,
                         };
                     }
-                    _ => {}
+                    StepState::Pending | StepState::Done => {}
                 }
             }
         }
-        *counts.entry(st.state).or_insert(0) += 1;
+        *counts.entry(st.state.as_str()).or_insert(0) += 1;
         steps.push(st);
     }
     Ok(StudyStatus {

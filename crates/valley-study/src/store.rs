@@ -7,10 +7,63 @@
 
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use crate::error::StudyError;
 use crate::hash::{FileStamp, list_files, sha256_file, sha256_hex};
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    /// Not run yet under its key, or to be run again.
+    Pending,
+    /// Its process (local) or Slurm job is running.
+    Running,
+    /// Its final folder holds outputs of its key.
+    Done,
+    /// It failed, and its retries are spent.
+    Failed,
+}
+
+impl StepState {
+    /// Every state, in the order `valley study status` counts them.
+    pub const ALL: [StepState; 4] = [Self::Done, Self::Running, Self::Pending, Self::Failed];
+
+    /// The state as the database and `valley study status` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for StepState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl ToSql for StepState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for StepState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown step state `{text}`").into()))
+    }
+}
 
 /// A step's row.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +72,8 @@ pub struct StepRow {
     pub id: String,
     /// The key it ran (or runs) under.
     pub key: String,
-    /// `running`, `done`, `failed`, `pending`.
-    pub state: String,
+    /// Where it stands.
+    pub state: StepState,
     /// The executing process (local backend).
     pub pid: Option<i64>,
     /// That process's start time (clock ticks since boot), to tell a reused pid apart.
@@ -135,14 +188,14 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Every row whose state is `running`.
+    /// Every row whose state is [`StepState::Running`].
     pub fn running(&self) -> Result<Vec<StepRow>, StudyError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id FROM steps WHERE state = 'running' ORDER BY id")
+            .prepare("SELECT id FROM steps WHERE state = ?1 ORDER BY id")
             .map_err(|e| self.err(e))?;
         let ids: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
+            .query_map([StepState::Running], |r| r.get(0))
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))?;
         let mut rows = Vec::new();
@@ -194,5 +247,54 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, state: StepState) -> StepRow {
+        StepRow {
+            id: id.into(),
+            key: "k".into(),
+            state,
+            pid: None,
+            pid_start: None,
+            job_id: None,
+            attempts: 1,
+            started_at: None,
+            finished_at: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn states_round_trip_and_running_rows_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (i, s) in StepState::ALL.into_iter().enumerate() {
+            store.put(&row(&format!("s{i}"), s)).unwrap();
+            assert_eq!(store.get(&format!("s{i}")).unwrap().unwrap().state, s);
+        }
+        let running: Vec<_> = store.running().unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(running, ["s1"]);
+        // The database holds the words `valley study status` shows.
+        let text: String = store
+            .conn
+            .query_row("SELECT state FROM steps WHERE id = 's3'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(text, "failed");
+    }
+
+    #[test]
+    fn an_unknown_state_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.put(&row("a", StepState::Done)).unwrap();
+        store.conn.execute("UPDATE steps SET state = 'weird' WHERE id = 'a'", []).unwrap();
+        let e = store.get("a").unwrap_err();
+        let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+        assert!(cause.contains("unknown step state `weird`"), "{e}: {cause}");
     }
 }

@@ -1,5 +1,5 @@
-//! A loaded study: its spec and plan, and what the backends share — the lock, the keys, the job
-//! files, the log paths and the events they report.
+//! A loaded study: its spec and plan, and what the backends use — the lock, the keys, the job
+//! files, the log paths and the events they report. The backends themselves are in `backend`.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use crate::keys::StepKey;
 use crate::plan::{Plan, expand, partial_dir};
 use crate::provenance::InputRecord;
 use crate::spec::{BackendKind, LoadedSpec};
-use crate::store::{StepRow, Store};
+use crate::store::{StepRow, StepState, Store};
 
 /// A spec and the steps it expands into.
 #[derive(Debug, Clone)]
@@ -182,14 +182,14 @@ impl Study {
         key: &str,
         previous: Option<StepRow>,
     ) -> Result<(), StudyError> {
-        if previous.as_ref().is_some_and(|r| r.state == "done" && r.key == key) {
+        if previous.as_ref().is_some_and(|r| r.state == StepState::Done && r.key == key) {
             return Ok(());
         }
         let p = crate::provenance::read(&self.plan.step_dir(i));
         store.put(&StepRow {
             id: self.plan.steps[i].id.clone(),
             key: key.to_owned(),
-            state: "done".into(),
+            state: StepState::Done,
             pid: None,
             pid_start: None,
             job_id: previous.as_ref().filter(|r| r.key == key).and_then(|r| r.job_id.clone()),
@@ -246,19 +246,6 @@ impl Study {
         let path = self.job_path(i);
         job.save(&path)?;
         Ok(path)
-    }
-
-    /// Runs (or resumes) every step that is not done.
-    pub fn run(
-        &self,
-        options: &RunOptions,
-        on_event: &mut dyn FnMut(Event),
-    ) -> Result<RunSummary, StudyError> {
-        let _lock = self.lock()?;
-        match options.backend.unwrap_or(self.spec.spec.study.backend) {
-            BackendKind::Local => crate::local::run(self, options, on_event),
-            BackendKind::Slurm => crate::slurm::run(self, options, on_event),
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use valley_study::{Action, StepKind, Study, count_by_kind, estimate};
+use valley_study::{Action, StepKind, Study, TrainPlanner, count_by_kind, estimate};
 
 fn paper() -> Study {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
@@ -77,10 +77,22 @@ fn continued_training_starts_from_the_30k_checkpoint() {
     assert_eq!(base.data_size, 0);
 }
 
+/// The epochs a train config sets (paper.toml sets them; the binary's planner is `valley train`'s
+/// own reading of the config, defaults included).
+struct ConfigEpochs;
+
+impl TrainPlanner for ConfigEpochs {
+    fn epochs(&self, step: &str, config: &str) -> Result<u32, String> {
+        let table: toml::Table = toml::from_str(config).map_err(|e| e.to_string())?;
+        let epochs = table.get("train").and_then(|t| t.get("epochs")).and_then(|e| e.as_integer());
+        epochs.and_then(|e| u32::try_from(e).ok()).ok_or_else(|| format!("{step}: no epochs"))
+    }
+}
+
 #[test]
 fn dry_run_estimates_follow_six_n_d() {
     let study = paper();
-    let est = estimate(&study);
+    let est = estimate(&study, &ConfigEpochs).unwrap();
     let s = est.steps.iter().find(|s| s.id == "train/qwen2.5/scaling-1000").unwrap();
     // 1,000 examples x 12,000 tokens x 5 epochs.
     assert_eq!(s.train_tokens, Some(6.0e7));

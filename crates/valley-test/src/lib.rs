@@ -9,7 +9,10 @@
 //!   429s, bounded in requests and lifetime so a test can never leave it running.
 //!
 //! - [`run_bin`], [`write_jsonl`], [`read_jsonl`]: run the built binary in a temp folder and
-//!   read and write its JSON Lines.
+//!   read and write its JSON Lines;
+//!
+//! - [`assert_golden`]: output compared byte for byte with a committed file (`VALLEY_BLESS=1`
+//!   rewrites it), and [`eval_outputs`], `valley eval`'s files with run-to-run noise blanked.
 //!
 //! - [`install_fake_engine`]: a stand-in inference engine on `PATH` (`vllm`, …) that records its
 //!   command line and serves a fake OpenAI API with a fixed per-token latency and batch size;
@@ -26,10 +29,12 @@ mod cli;
 mod engine;
 mod fake_openai;
 pub mod gate;
+mod golden;
 
 pub use cli::{read_jsonl, run_bin, write_jsonl};
 pub use engine::{
     FAKE_ENGINE, assert_nothing_left, install_fake_engine, processes_mentioning, sample_keys, which,
 };
+pub use golden::{BLESS, assert_golden, eval_outputs};
 
 pub use fake_openai::{FakeConfig, FakeOpenAi, fake_response};

@@ -2,11 +2,16 @@
 //! into `<output.dir>/engine/`, then [`EngineTrainer`] launches them (torchrun, accelerate or
 //! Slurm) and follows their output.
 
+mod axolotl;
+mod files;
+mod hf_dataset;
 pub mod launch;
+mod llama_factory;
 pub mod monitor;
-pub mod others;
 pub mod protocol;
+mod torchtune;
 pub mod trl;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -15,37 +20,10 @@ use crate::plan::Plan;
 use crate::spec::{Backend, Launcher, TrainSpec};
 use crate::trainer::{TrainContext, TrainOutcome, Trainer};
 
+pub use files::{EngineFiles, EngineInputs};
+pub use hf_dataset::TOKENS_TO_HF;
 use launch::{LaunchCommand, engine_dir};
-
-/// What a backend wrote and how to start it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EngineFiles {
-    /// Every file written.
-    pub files: Vec<PathBuf>,
-    /// The command that trains (for `slurm`: `sbatch --parsable <script>`).
-    pub command: LaunchCommand,
-    /// The sbatch script, launcher `slurm` only.
-    pub sbatch: Option<PathBuf>,
-    /// A command to run once before launching (data conversion), in the run folder.
-    pub prepare: Option<LaunchCommand>,
-    /// Where the engine's output is written.
-    pub log: PathBuf,
-    /// Differences between the engine's behaviour and the plan that valley could not remove.
-    pub notes: Vec<String>,
-}
-
-/// What the backends need besides the spec and the plan.
-#[derive(Debug, Clone)]
-pub struct EngineInputs<'a> {
-    /// The pre-tokenised rows.
-    pub data: &'a Path,
-    /// The run folder.
-    pub out_dir: &'a Path,
-    /// Continue from the newest checkpoint.
-    pub resume: bool,
-    /// The tokenizer's vocabulary size, with added tokens (for `[model.init]`).
-    pub tokenizer_vocab: u32,
-}
+pub use torchtune::{TORCHTUNE_HELPER, torchtune_steps_per_epoch};
 
 fn write(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), TrainError> {
     let io = |source| TrainError::Io { path: path.to_path_buf(), source };
@@ -97,7 +75,17 @@ pub fn write_engine_files(
             vec![script.display().to_string(), config.display().to_string()]
         }
         backend => {
-            let out = others::write(backend, spec, plan, inputs, &dir)?;
+            let out = match backend {
+                Backend::Torchtune => torchtune::write(spec, plan, inputs, &dir)?,
+                Backend::Axolotl => axolotl::write(spec, plan, inputs, &dir)?,
+                Backend::LlamaFactory => llama_factory::write(spec, plan, inputs, &dir)?,
+                Backend::Native | Backend::Trl => {
+                    return Err(yaml::unsupported(
+                        backend,
+                        "has no YAML config writer (bug: please report it)",
+                    ));
+                }
+            };
             for (path, text) in &out.files {
                 write(path, text, &mut files)?;
             }

@@ -9,6 +9,7 @@
 //! - [`extract_code`]: the final code block of a response, with named fallback modes shared by
 //!   data labelling and evaluation;
 //! - [`Manifest`]: what a curation command drew, so a user can verify it later;
+//! - [`EvalMetrics`]: an evaluation's `metrics.json`, as `valley eval` writes it;
 //! - [`RunResult`]: one evaluated run of a study, as `valley report` reads it.
 //!
 //! ```
@@ -21,6 +22,7 @@
 
 mod candidate;
 mod failure;
+mod eval_metrics;
 mod generation;
 mod manifest;
 mod problem;
@@ -32,6 +34,10 @@ mod verdict;
 
 pub use candidate::Candidate;
 pub use failure::FailureDecomposition;
+pub use eval_metrics::{
+    BenchmarkSelection, Bootstrap, EvalMetrics, EvalSummary, Interval, LengthPercentiles,
+    LengthSource, LengthStats, ResponseTokens,
+};
 pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
 pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};

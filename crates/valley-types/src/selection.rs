@@ -22,6 +22,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use jiff::civil::{Date, DateTime, Time};
+
 /// The number of files LiveCodeBench has published (`test.jsonl` … `test6.jsonl`).
 pub const LCB_RELEASE_FILES: u8 = 6;
 
@@ -109,22 +111,18 @@ impl FromStr for LcbRelease {
 
 /// A calendar day, `YYYY-MM-DD`, as the LiveCodeBench scorer's `--start_date`/`--end_date`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Day {
-    year: u16,
-    month: u8,
-    day: u8,
-}
+pub struct Day(Date);
 
 impl Day {
     /// Midnight of the day.
     fn midnight(self) -> DateTime {
-        DateTime { day: self, time: (0, 0, 0, 0) }
+        self.0.to_datetime(Time::midnight())
     }
 }
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
     }
 }
 
@@ -146,30 +144,15 @@ fn parse_day(s: &str) -> Option<Day> {
         part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (year >= 1 && (1..=days).contains(&day)).then_some(Day {
-        year: year as u16,
-        month: month as u8,
-        day: day as u8,
-    })
+    // Python's dates start at year 1; jiff knows the calendar (months, leap years).
+    if year < 1 {
+        return None;
+    }
+    Date::new(year as i16, month as i8, day as i8).ok().map(Day)
 }
 
 /// A naive date and time (no time zone), as Python's `datetime.fromisoformat` reads
 /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` (a space may replace the `T`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct DateTime {
-    day: Day,
-    /// Hour, minute, second, microsecond.
-    time: (u8, u8, u8, u32),
-}
-
 fn parse_datetime(s: &str) -> Result<DateTime, String> {
     let bad = |why: &str| format!("`{s}` is not an ISO date-time ({why})");
     let day = parse_day(s.get(..10).unwrap_or(s)).ok_or_else(|| bad("expected YYYY-MM-DD"))?;
@@ -211,7 +194,9 @@ fn parse_datetime(s: &str) -> Result<DateTime, String> {
         }
         Some(_) => return Err(bad("expected 1 to 6 fraction digits")),
     };
-    Ok(DateTime { day, time: (h as u8, m as u8, sec as u8, micros) })
+    let time = Time::new(h as i8, m as i8, sec as i8, micros as i32 * 1000)
+        .map_err(|_| bad("expected HH:MM[:SS]"))?;
+    Ok(day.0.to_datetime(time))
 }
 
 /// The fields of a problem row a selection looks at.

@@ -102,6 +102,12 @@ fn eval_scores_only_the_selected_release_and_window() {
     let report = std::fs::read_to_string(dir.path().join("easy/report.md")).unwrap();
     assert!(report.contains("release: `release_v2`"), "{report}");
     assert!(report.contains("difficulty in {easy, medium}"), "{report}");
+    // Issue 15: byte for byte what valley wrote before evaluation moved into valley-eval.
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for (name, out) in [("eval-release-window", "window"), ("eval-release-v2-atcoder", "v2")] {
+        let text = valley_test::eval_outputs(&dir.path().join(out));
+        valley_test::assert_golden(&golden.join(format!("{name}.txt")), &text);
+    }
 }
 
 #[test]

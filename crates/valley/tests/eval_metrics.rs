@@ -189,6 +189,60 @@ fn hand_made_generations_give_exact_metrics() {
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["extract_mode"], "lcb");
     assert_ne!(m["pass_at_1"], json!(0.375));
+
+    // Lengths counted by a tokenizer where the server gave no count.
+    let uncounted: Vec<Value> = gens
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let mut g = g.clone();
+            if i % 2 == 0 {
+                g.as_object_mut().unwrap().remove("completion_tokens");
+            }
+            g
+        })
+        .collect();
+    write("uncounted.jsonl", &uncounted);
+    let tokenizer =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tokenizers/byte-chatml");
+    let out = valley(
+        &[
+            "eval",
+            "--problems",
+            "problems.jsonl",
+            "--generations",
+            "uncounted.jsonl",
+            "--out",
+            "ev-tok",
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+            "--k",
+            "1,3",
+            "--bootstrap-resamples",
+            "500",
+            "--bootstrap-seed",
+            "7",
+            "--json",
+            "--allow-weak-sandbox",
+            "-j",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["response_tokens"]["source"], "server, else tokenizer");
+
+    // Issue 15: metrics.json and report.md are byte for byte those that valley wrote before
+    // evaluation moved out of the binary into valley-eval (the golden files were written by
+    // that binary).
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for (name, out) in
+        [("eval-after-think", "ev"), ("eval-lcb", "ev-lcb"), ("eval-tokenizer", "ev-tok")]
+    {
+        let text = valley_test::eval_outputs(&dir.path().join(out));
+        valley_test::assert_golden(&golden.join(format!("{name}.txt")), &text);
+    }
 }
 
 #[test]

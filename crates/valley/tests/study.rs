@@ -332,6 +332,37 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
     );
 }
 
+/// Issue 15: the estimate trains for the epochs `valley train` will (its default, 5, when the
+/// spec's `[train.train]` leaves `epochs` out), not for a default of its own.
+#[test]
+fn the_estimate_takes_its_epochs_from_the_train_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let paper = std::fs::read_to_string(repo().join("examples/paper.toml")).unwrap();
+    assert_eq!(paper.matches("\nepochs = 5\n").count(), 1, "examples/paper.toml changed");
+    let estimate = |name: &str, text: String| -> Value {
+        let folder = dir.path().join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("paper.toml"), text).unwrap();
+        json_of(&valley(&["study", "run", "paper.toml", "--dry-run", "--json"], &folder))
+    };
+    let five = estimate("five", paper.clone());
+    let unsaid = estimate("unsaid", paper.replace("\nepochs = 5\n", "\n"));
+    let one = estimate("one", paper.replace("\nepochs = 5\n", "\nepochs = 1\n"));
+    assert_eq!(unsaid, five);
+    let tokens = |e: &Value| e["train_tokens"].as_f64().unwrap();
+    assert!(tokens(&one) > 0.0);
+    assert!((tokens(&five) - 5.0 * tokens(&one)).abs() < 1e-6 * tokens(&five), "{five}\n{one}");
+    // A train config `valley train` would refuse is refused before anything runs.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("paper.toml"), paper.replace("\nepochs = 5\n", "\nepochs = 0\n"))
+        .unwrap();
+    let out = valley(&["study", "run", "paper.toml", "--dry-run"], &bad);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("train/") && stderr.contains("epochs"), "{stderr}");
+}
+
 #[test]
 fn slurm_backend_runs_a_tiny_study() {
     if valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh (a one-node cluster)")

@@ -334,15 +334,17 @@ const MONTHS: [&str; 12] = [
 const WEEKDAYS: [&str; 7] =
     ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-/// Formats a Unix time (UTC) with the common `strftime` directives.
+/// Formats a Unix time (UTC) with the common `strftime` directives; the calendar is jiff's.
 pub(crate) fn strftime(format: &str, unix_secs: i64) -> Result<String, Error> {
-    let days = unix_secs.div_euclid(86_400);
-    let secs = unix_secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let weekday = usize::try_from((days + 3).rem_euclid(7)).unwrap_or(0); // 1970-01-01 was a Thursday
-    let yday = days - days_from_civil(year, 1, 1) + 1;
-    let month_name = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    let at = jiff::Timestamp::from_second(unix_secs).map_err(|e| {
+        Error::new(ErrorKind::InvalidOperation, format!("strftime_now: {unix_secs} s: {e}"))
+    })?;
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    let (year, month, day) = (t.year(), t.month(), t.day());
+    let (hour, minute, second) = (t.hour(), t.minute(), t.second());
+    let weekday = usize::from(t.weekday().to_monday_zero_offset().unsigned_abs());
+    let yday = t.day_of_year();
+    let month_name = MONTHS[usize::from(month.unsigned_abs()) - 1];
     let mut out = String::new();
     let mut chars = format.chars();
     while let Some(c) = chars.next() {
@@ -382,30 +384,6 @@ pub(crate) fn strftime(format: &str, unix_secs: i64) -> Result<String, Error> {
         };
     }
     Ok(out)
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::Analysis;
+use crate::analysis::Analysis;
 
 pub(crate) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {

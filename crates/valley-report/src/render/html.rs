@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
 use super::markdown::fit_sentence;
 use super::svg::xml;
-use crate::report::{Analysis, Figure, Provenance, StudentFigures};
+use crate::analysis::{Analysis, Figure, Provenance, StudentFigures};
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:right}

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::format::{opt, size_label};
-use crate::report::{Analysis, Provenance};
+use crate::analysis::{Analysis, Provenance};
 
 /// Escapes LaTeX's special characters.
 fn tex(s: &str) -> String {

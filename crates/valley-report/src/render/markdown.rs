@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
-use crate::report::{Analysis, Provenance};
+use crate::analysis::{Analysis, Provenance};
 
 /// The scaling tables, one section per student.
 pub fn scaling_md(analysis: &Analysis, provenance: &Provenance) -> String {
@@ -33,7 +33,7 @@ pub fn scaling_md(analysis: &Analysis, provenance: &Provenance) -> String {
 }
 
 /// One sentence summing up a student's valley analysis.
-pub(crate) fn fit_sentence(f: &crate::StudentFit) -> String {
+pub(crate) fn fit_sentence(f: &crate::valley::StudentFit) -> String {
     let mut s =
         if f.valley_detected { "**Valley detected**: " } else { "**No valley**: " }.to_owned();
     s.push_str(&f.reason);

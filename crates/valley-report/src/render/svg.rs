@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::format::size_label;
-use crate::report::Provenance;
+use crate::analysis::Provenance;
 use crate::valley::StudentFit;
 
 /// Figure width and height, and the plot area's left, top and bottom edges (every figure's).

@@ -4,18 +4,12 @@
 //!
 //! The judge is multi-threaded, so the child may not allocate or take locks.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::os::fd::RawFd;
-use std::os::unix::ffi::OsStrExt;
 
 use super::mount::{BindPlan, MountPlan};
 use super::probe::UserMode;
 use crate::SpawnError;
-
-/// `p` as a C string, or the error naming it when it holds a NUL byte.
-pub(super) fn cstr(p: &OsStr) -> Result<CString, SpawnError> {
-    CString::new(p.as_bytes()).map_err(|_| SpawnError::Nul(p.to_string_lossy().into()))
-}
 
 /// Names of the child's setup steps, indexed by the step number it reports.
 pub(super) const STEPS: [&str; 20] = [

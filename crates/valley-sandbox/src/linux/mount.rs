@@ -6,8 +6,12 @@ use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::child::cstr;
 use crate::{SandboxError, SpawnError};
+
+/// `p` as a C string, or the error naming it when it holds a NUL byte.
+pub(super) fn cstr(p: &OsStr) -> Result<CString, SpawnError> {
+    CString::new(p.as_bytes()).map_err(|_| SpawnError::Nul(p.to_string_lossy().into()))
+}
 
 /// Folders every program needs to run (shared libraries, the interpreter's system files).
 const SYSTEM_PATHS: [&str; 7] = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc"];

@@ -10,8 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::child::{ChildFds, Plan, PlanParts, STEPS, child_main, close_all, cstr, pipe};
-use super::mount::{Mount, MountPlan, plan_mounts, under};
+use super::child::{ChildFds, Plan, PlanParts, STEPS, child_main, close_all, pipe};
+use super::mount::{Mount, MountPlan, cstr, plan_mounts, under};
 use super::probe::{Isolation, NOBODY, UserMode, effective_uid, namespace_flags, write_id_maps};
 use super::spawner;
 use crate::child::Child;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::engine::EngineFiles;
-use crate::engine::protocol::{Event, parse_event};
+use super::files::EngineFiles;
+use super::protocol::{Event, parse_event};
 use crate::error::TrainError;
 use crate::plan::Plan;
 use crate::spec::{Launcher, TrainSpec};

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::engine::protocol::{HfInit, HfLaunchConfig};
+use super::protocol::{HfInit, HfLaunchConfig};
 use crate::plan::Plan;
 use crate::spec::{LrSchedule, Precision, Sharding, TrainSpec};
 

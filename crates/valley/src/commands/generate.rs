@@ -18,7 +18,7 @@ use valley_generate::{
 use valley_types::PromptShape;
 
 use crate::args::{ApiArg, GenerateArgs};
-use crate::commands::benchmark::Benchmark;
+use crate::commands::benchmark;
 use crate::exit::Hint;
 use crate::printer;
 
@@ -115,7 +115,7 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
     };
     let fields = FieldMap::parse(&args.fields).map_err(|e| anyhow::anyhow!("--field: {e}"))?;
     let mut tasks = Vec::new();
-    let benchmark = Benchmark::resolve(&args.problems, &args.benchmark)?;
+    let benchmark = benchmark::resolve(&args.problems, &args.benchmark)?;
     for (at, id, body) in read_prompts(&benchmark, &fields, &prompting, args.limit)? {
         let prompt = match (&renderer, body) {
             (Some(r), PromptBody::Chat(messages)) => {
@@ -299,7 +299,7 @@ type Prompt = (String, String, PromptBody);
 /// Reads (line, question id, prompt) for each row the benchmark keeps; the id comes from
 /// `question_id`, `task_id`, `problem_id` or `id`, as the judge reads it.
 fn read_prompts(
-    benchmark: &Benchmark,
+    benchmark: &valley_eval::Benchmark,
     fields: &FieldMap,
     prompting: &Prompting,
     limit: Option<usize>,
@@ -313,7 +313,7 @@ fn read_prompts(
 
 fn read_prompts_of(
     path: &Path,
-    benchmark: &Benchmark,
+    benchmark: &valley_eval::Benchmark,
     fields: &FieldMap,
     prompting: &Prompting,
     limit: Option<usize>,

@@ -1,18 +1,13 @@
-//! `valley judge`: judge candidates against their problems' tests; shared judge plumbing for
-//! `valley data label`.
+//! `valley judge`: judge candidates against their problems' tests; the judge's flags, start and
+//! progress bar shared with `valley data label` and `valley eval`.
 
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::time::{Duration, Instant};
-
-use anyhow::{Context, bail};
-use serde_json::json;
-use valley_data::io::{FieldMap, RowReader, StagedFile, decode_row};
-use valley_judge::{Judge, JudgeConfig, Profile, Task, parse_problem};
-use valley_types::{Candidate, ExtractMode, Problem, ProblemFormat, Verdict, VerdictRecord};
+use anyhow::bail;
+use valley_data::io::{FieldMap, StagedFile};
+use valley_eval::{JudgeSummary, judge_candidates, load_problems, read_candidates};
+use valley_judge::{Judge, JudgeConfig, Profile};
+use valley_types::{ExtractMode, ProblemFormat, Verdict, VerdictRecord};
 
 use crate::args::{JudgeArgs, JudgeSettings};
-use crate::commands::benchmark::Benchmark;
 use crate::exit::{self, Hint};
 use crate::printer;
 
@@ -20,40 +15,19 @@ pub(crate) fn run(args: JudgeArgs) -> anyhow::Result<u8> {
     let settings = Settings::parse(&args.judge)?;
     let problems = load_problems(&args.judge.problems, settings.format)?;
     let fields = FieldMap::parse(&args.fields).map_err(|e| anyhow::anyhow!("--field: {e}"))?;
-    let path = &args.candidates;
-    let mut candidates = Vec::new();
-    for row in RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))? {
-        let row = row?;
-        let c: Candidate = decode_row(path, &row, &fields)?;
-        if !problems.contains_key(&c.question_id) {
-            bail!(
-                "{}:{}: field `question_id`: no problem `{}` in {}",
-                path.display(),
-                row.line,
-                c.question_id,
-                args.judge.problems.display()
-            );
-        }
-        candidates.push(c);
-    }
-    let tasks: Vec<Task<'_>> = candidates
-        .iter()
-        .map(|c| Task {
-            candidate_id: c.candidate_id.clone(),
-            code: c.program(settings.extract),
-            problem: &problems[&c.question_id],
-        })
-        .collect();
+    let candidates = read_candidates(&args.candidates, &fields, &problems, &args.judge.problems)?;
     let judge = settings.init(args.judge.jobs)?;
-    let (records, wall) = judge_all(&judge, &tasks)?;
+    let judged = with_progress(candidates.len(), |progress| {
+        judge_candidates(&judge, &problems, &candidates, settings.extract, progress)
+    });
     let mut out = StagedFile::create(&args.out)?;
-    for r in &records {
+    for r in &judged.records {
         out.write_record(r)?;
     }
     out.commit()?;
-    let summary = Summary::new(&judge, &records, wall, &args.out);
-    printer::summary(args.json, &summary.json(), &summary.human())?;
-    summary.exit_code()
+    let summary = JudgeSummary::new(&judge, &judged, &args.out);
+    printer::summary(args.json, &summary, &human(&summary))?;
+    exit_code(&summary)
 }
 
 /// Validated judge settings.
@@ -119,57 +93,13 @@ impl Settings {
     }
 }
 
-/// Reads every problem row, keyed by `question_id`; a bad row is an error naming file and line.
-pub(crate) fn load_problems(
-    path: &Path,
-    format: Option<ProblemFormat>,
-) -> anyhow::Result<HashMap<String, Problem>> {
-    Ok(load_benchmark(&Benchmark::file(path), format)?.problems)
-}
-
-/// The problems of a benchmark, and the ids its filters left out.
-pub(crate) struct Loaded {
-    pub(crate) problems: HashMap<String, Problem>,
-    pub(crate) excluded: HashSet<String>,
-}
-
-/// Reads every file of the benchmark and keeps the rows its filters accept.
-pub(crate) fn load_benchmark(
-    bench: &Benchmark,
-    format: Option<ProblemFormat>,
-) -> anyhow::Result<Loaded> {
-    let mut problems = HashMap::new();
-    let mut excluded = HashSet::new();
-    for path in bench.files() {
-        let rows =
-            RowReader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        for row in rows {
-            let row = row?;
-            let value: serde_json::Value = serde_json::from_slice(&row.json)
-                .with_context(|| format!("{}:{}: invalid JSON", path.display(), row.line))?;
-            let problem = parse_problem(&value, format).with_context(|| {
-                format!("{}:{}: cannot read the problem", path.display(), row.line)
-            })?;
-            let keep = match &value {
-                serde_json::Value::Object(map) => bench.keep(map, path, row.line)?,
-                _ => true,
-            };
-            if keep {
-                problems.insert(problem.question_id.clone(), problem);
-            } else {
-                excluded.insert(problem.question_id);
-            }
-        }
-    }
-    Ok(Loaded { problems, excluded })
-}
-
-/// Judges with a progress bar on stderr; returns the records and the wall time.
-pub(crate) fn judge_all(
-    judge: &Judge,
-    tasks: &[Task<'_>],
-) -> anyhow::Result<(Vec<VerdictRecord>, Duration)> {
-    let bar = indicatif::ProgressBar::new(tasks.len() as u64);
+/// Runs `f` with a progress bar on stderr (hidden when stderr is not a terminal) that advances
+/// once per verdict.
+pub(crate) fn with_progress<T>(
+    tasks: usize,
+    f: impl FnOnce(&(dyn Fn(&VerdictRecord) + Sync)) -> T,
+) -> T {
+    let bar = indicatif::ProgressBar::new(tasks as u64);
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
@@ -179,109 +109,51 @@ pub(crate) fn judge_all(
         )
         .expect("static progress template"),
     );
-    let start = Instant::now();
-    let records = judge.run(tasks, &|r| {
+    let out = f(&|r: &VerdictRecord| {
         bar.inc(1);
         if r.verdict == Verdict::JudgeError {
             bar.set_message("(judge errors)");
         }
     });
     bar.finish_and_clear();
-    Ok((records, start.elapsed()))
+    out
 }
 
-/// The summary printed after judging.
-pub(crate) struct Summary {
-    value: serde_json::Value,
-    human: String,
-    judge_errors: usize,
-}
-
-impl Summary {
-    pub(crate) fn new(
-        judge: &Judge,
-        records: &[VerdictRecord],
-        wall: Duration,
-        out: &Path,
-    ) -> Self {
-        let mut counts = serde_json::Map::new();
-        for v in Verdict::ALL {
-            counts
-                .insert(v.code().into(), json!(records.iter().filter(|r| r.verdict == v).count()));
+/// The summary's readable lines.
+pub(crate) fn human(s: &JudgeSummary) -> String {
+    let mut human = format!(
+        "judged {} candidates with profile {} (python {}, {} workers) in {:.2} s -> {}\n",
+        s.candidates,
+        s.profile,
+        s.python,
+        s.jobs,
+        s.wall_s,
+        s.out.display()
+    );
+    human.push_str(&format!(
+        "  pass rate {:.4} ({}/{}); {} tests run of {} defined, {:.1} tests/s\n ",
+        s.pass_rate, s.accepted, s.candidates, s.tests_run, s.tests_defined, s.tests_per_second
+    ));
+    for (code, count) in &s.counts {
+        if count.as_u64().is_some_and(|c| c > 0) {
+            human.push_str(&format!(" {code}={count}"));
         }
-        let n = records.len();
-        let accepted = records.iter().filter(|r| r.correct()).count();
-        let tests_run: usize = records.iter().map(|r| r.tests_run).sum();
-        let tests_defined: usize = records.iter().map(|r| r.total).sum();
-        let secs = wall.as_secs_f64().max(1e-9);
-        let pass_rate = if n == 0 { 0.0 } else { accepted as f64 / n as f64 };
-        let judge_errors = records.iter().filter(|r| r.verdict == Verdict::JudgeError).count();
-        let protections = judge.protections();
-        let value = json!({
-            "ok": judge_errors == 0,
-            "out": out,
-            "profile": judge.profile().name(),
-            "python": judge.python_version(),
-            "jobs": judge.jobs(),
-            "candidates": n,
-            "counts": counts,
-            "accepted": accepted,
-            "pass_rate": pass_rate,
-            "wall_s": wall.as_secs_f64(),
-            "tests_run": tests_run,
-            "tests_defined": tests_defined,
-            "tests_per_second": tests_run as f64 / secs,
-            "candidates_per_second": n as f64 / secs,
-            "sandbox": {
-                "applied": protections.applied,
-                "missing": protections.missing,
-                "user_mode": protections.user_mode,
-                "interpreters_undumpable": judge.interpreters_undumpable(),
-            },
-        });
-        let mut human = format!(
-            "judged {n} candidates with profile {} (python {}, {} workers) in {:.2} s -> {}\n",
-            judge.profile(),
-            judge.python_version(),
-            judge.jobs(),
-            wall.as_secs_f64(),
-            out.display()
+    }
+    human.push('\n');
+    if !s.sandbox.missing.is_empty() {
+        let missing: Vec<_> = s.sandbox.missing.iter().map(|m| m.name()).collect();
+        human.push_str(&format!("  WEAK SANDBOX: missing {}\n", missing.join(", ")));
+    }
+    human
+}
+
+/// Exit 2 when the judge itself failed on some candidate (their records say why).
+pub(crate) fn exit_code(s: &JudgeSummary) -> anyhow::Result<u8> {
+    let judge_errors = s.judge_errors();
+    if judge_errors > 0 {
+        bail!(
+            "the judge failed on {judge_errors} candidate(s); their records hold JUDGE_ERROR and the reason"
         );
-        human.push_str(&format!(
-            "  pass rate {:.4} ({accepted}/{n}); {tests_run} tests run of {tests_defined} defined, {:.1} tests/s\n ",
-            pass_rate,
-            tests_run as f64 / secs
-        ));
-        for v in Verdict::ALL {
-            let c = records.iter().filter(|r| r.verdict == v).count();
-            if c > 0 {
-                human.push_str(&format!(" {}={c}", v.code()));
-            }
-        }
-        human.push('\n');
-        if !protections.missing.is_empty() {
-            let missing: Vec<_> = protections.missing.iter().map(|m| m.name()).collect();
-            human.push_str(&format!("  WEAK SANDBOX: missing {}\n", missing.join(", ")));
-        }
-        Self { value, human, judge_errors }
     }
-
-    pub(crate) fn json(&self) -> serde_json::Value {
-        self.value.clone()
-    }
-
-    pub(crate) fn human(&self) -> String {
-        self.human.clone()
-    }
-
-    /// Exit 2 when the judge itself failed on some candidate (their records say why).
-    pub(crate) fn exit_code(&self) -> anyhow::Result<u8> {
-        if self.judge_errors > 0 {
-            bail!(
-                "the judge failed on {} candidate(s); their records hold JUDGE_ERROR and the reason",
-                self.judge_errors
-            );
-        }
-        Ok(exit::SUCCESS)
-    }
+    Ok(exit::SUCCESS)
 }

@@ -127,8 +127,20 @@ pub(crate) fn run(args: StudyRunArgs) -> anyhow::Result<u8> {
     Ok(crate::exit::SUCCESS)
 }
 
+/// The epochs of a study's train step, as `valley train` resolves its config.
+struct TrainPlans;
+
+impl valley_study::TrainPlanner for TrainPlans {
+    fn epochs(&self, step: &str, config: &str) -> Result<u32, String> {
+        let path = std::path::Path::new(step).join("train.toml");
+        let spec = valley_train::TrainSpec::parse(&path, config).map_err(|e| e.to_string())?;
+        // `valley train`'s plan trains for the spec's epochs, defaults applied
+        Ok(spec.train.epochs)
+    }
+}
+
 fn dry_run(study: &Study, json: bool) -> anyhow::Result<u8> {
-    let est = valley_study::estimate(study);
+    let est = valley_study::estimate(study, &TrainPlans).context("cannot estimate the study")?;
     let mut human = String::new();
     let _ = writeln!(
         human,
