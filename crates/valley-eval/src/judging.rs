@@ -187,6 +187,8 @@ pub struct JudgeSummary {
     pub tests_per_second: f64,
     /// Records judged per second of wall time.
     pub candidates_per_second: f64,
+    /// The judge's Python environment: the interpreter and the packages each profile needs.
+    pub environment: valley_judge::env::EnvReport,
     /// The isolation the programs ran under.
     pub sandbox: SandboxSummary,
 }
@@ -222,6 +224,7 @@ impl JudgeSummary {
             out: out.to_path_buf(),
             profile: judge.profile().name().into(),
             python: judge.python_version().into(),
+            environment: judge.environment().clone(),
             jobs: judge.jobs(),
             candidates: n,
             counts,

@@ -255,7 +255,21 @@ def taco_call(req, strict):
     return {"results": results, "setup": False, "failure": failure}
 
 
+def taco_header_error():
+    """Why TACO's import header does not run in this interpreter (numpy missing, say), or None.
+    That is a fault of the judge's environment, not of the program: every program would fail."""
+    try:
+        exec(TACO_HEADER, {"__name__": "valley_taco_header"})
+        return None
+    except BaseException as e:
+        return "TACO's test header does not import in the judge's Python: %s: %s" % (
+            type(e).__name__, trunc(str(e), 200))
+
+
 def taco_run(req):
+    header = taco_header_error()
+    if header is not None:
+        return {"results": [], "setup": True, "failure": None, "judge_error": header}
     strict = bool(req.get("strict"))
     if req.get("fn_name"):
         return taco_call(req, strict)

@@ -42,6 +42,23 @@ def preload():
     return versions
 
 
+def required_modules(versions):
+    """For each module Rust asks about (`VALLEY_JUDGE_REQUIRE`), its version when it is found
+    inside the sandbox (imported by preload, or located without importing), else None."""
+    import importlib.util
+
+    out = {}
+    for name in filter(None, os.environ.get("VALLEY_JUDGE_REQUIRE", "").split(",")):
+        if name in versions:
+            out[name] = versions[name] or None
+            continue
+        try:
+            out[name] = "found" if importlib.util.find_spec(name) is not None else None
+        except Exception:
+            out[name] = None
+    return out
+
+
 def numpy_version_unimported():
     """numpy's version when it is importable, read from its version file without importing it."""
     import importlib.util
@@ -107,16 +124,27 @@ def kill_strays():
 
 def empty_workdir():
     """Removes what the last program left in the working folder, which Rust guarantees is
-    private to this zygote (`VALLEY_JUDGE_WORKDIR`); never anything else."""
+    private to this zygote (`VALLEY_JUDGE_WORKDIR`); never anything else. Folders of the
+    interpreter bound inside it (`VALLEY_JUDGE_KEEP`: a virtual environment made under /tmp)
+    and the folders leading to them stay."""
     if not os.environ.get("VALLEY_JUDGE_WORKDIR"):
         return
+    keep = [k for k in os.environ.get("VALLEY_JUDGE_KEEP", "").split(":") if k]
+    empty_folder(WORK, keep)
+
+
+def empty_folder(folder, keep):
     try:
-        entries = list(os.scandir(WORK))
+        entries = list(os.scandir(folder))
     except OSError:
         return
     for e in entries:
+        if e.path in keep:
+            continue
         try:
-            if e.is_dir(follow_symlinks=False):
+            if any(k.startswith(e.path + os.sep) for k in keep):
+                empty_folder(e.path, keep)
+            elif e.is_dir(follow_symlinks=False):
                 shutil.rmtree(e.path, ignore_errors=True)
             else:
                 os.unlink(e.path)
@@ -290,6 +318,7 @@ def main():
         "undumpable": make_undumpable(),
         "numpy": modules.get("numpy") or None,
         "lcb_template": LCB_TEMPLATE is not None,
+        "modules": required_modules(modules),
     }
     write_all(resp_fd, encode_frame(hello))
     closing = (req_fd, resp_fd)

@@ -18,6 +18,32 @@ pub enum JudgeError {
     /// The warm interpreter did not start inside the sandbox.
     #[error("the judge's interpreter did not start in the sandbox: {0}")]
     Start(String),
+    /// A package the profile needs does not import in the judge's interpreter.
+    #[error(
+        "the judge's Python `{python}` ({version}) cannot import {module}, which the {profile} profile needs ({reason})"
+    )]
+    MissingModule {
+        /// The interpreter as given.
+        python: String,
+        /// Its version.
+        version: String,
+        /// The module.
+        module: String,
+        /// The profile.
+        profile: String,
+        /// The import error.
+        reason: String,
+    },
+    /// A package imports outside the sandbox but not inside it (its folder is not visible there).
+    #[error(
+        "{module} imports in the judge's Python `{python}` but not inside the sandbox (a folder of it is not visible there)"
+    )]
+    HiddenModule {
+        /// The interpreter as given.
+        python: String,
+        /// The module.
+        module: String,
+    },
 }
 
 /// A problem row could not be read.

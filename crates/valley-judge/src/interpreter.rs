@@ -1,6 +1,8 @@
 //! The Python interpreter that runs graded programs: found outside the sandbox, then made
-//! visible inside it (read-only) at the same paths.
+//! visible inside it (read-only) at the same paths. The probe also imports the declared
+//! environment's packages ([`crate::env`]), so a missing one is known before any program runs.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -14,9 +16,18 @@ pub struct Interpreter {
     pub executable: PathBuf,
     /// Version, e.g. `3.11.7`; recorded in every verdict.
     pub version: String,
-    /// Folders bound read-only into the sandbox: prefixes, `sys.path` entries, the real binary's
-    /// folder.
+    /// Folders bound read-only into the sandbox: prefixes (a virtual environment's and the base
+    /// interpreter's it points to), `sys.path` entries, the real binary's folder.
     pub roots: Vec<PathBuf>,
+    /// Each declared module ([`crate::env::declared_modules`]): its version when it imports,
+    /// else why not.
+    pub modules: BTreeMap<String, Result<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct ModuleProbe {
+    version: Option<String>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -26,20 +37,35 @@ struct Probe {
     version: String,
     prefixes: Vec<PathBuf>,
     path: Vec<PathBuf>,
+    modules: BTreeMap<String, ModuleProbe>,
 }
 
-const PROBE: &str = "import sys, os, json\n\
-print(json.dumps({'executable': sys.executable, 'real': os.path.realpath(sys.executable),\n\
- 'version': sys.version.split()[0],\n\
- 'prefixes': [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix],\n\
- 'path': [p for p in sys.path if p and os.path.isdir(p)]}))";
+/// Run with `-I` (no `PYTHON*` variables, no user site-packages, no current folder on the path),
+/// which is what the interpreter sees inside the sandbox; the module names follow as arguments.
+const PROBE: &str = r#"
+import sys, os, json, importlib
+mods = {}
+for name in sys.argv[1:]:
+    try:
+        m = importlib.import_module(name)
+        v = getattr(m, '__version__', None)
+        mods[name] = {'version': str(v) if v is not None else 'unknown'}
+    except BaseException as e:
+        mods[name] = {'error': '%s: %s' % (type(e).__name__, e)}
+print(json.dumps({'executable': sys.executable, 'real': os.path.realpath(sys.executable),
+ 'version': sys.version.split()[0],
+ 'prefixes': [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix],
+ 'path': [p for p in sys.path if p and os.path.isdir(p)], 'modules': mods}))
+"#;
 
 impl Interpreter {
-    /// Runs `python` (a name on `PATH` or a path) once to learn where it lives.
+    /// Runs `python` (a name on `PATH` or a path) once to learn where it lives and which of
+    /// the declared modules it imports.
     pub fn probe(python: &str) -> Result<Self, JudgeError> {
         let err = |source| JudgeError::Interpreter { python: python.to_owned(), source };
         let out = std::process::Command::new(python)
-            .args(["-c", PROBE])
+            .args(["-I", "-c", PROBE])
+            .args(crate::env::declared_modules())
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(err)?;
@@ -62,7 +88,18 @@ impl Interpreter {
             roots.retain(|r| !r.starts_with(&p));
             roots.push(p);
         }
-        Ok(Self { executable: probe.executable, version: probe.version, roots })
+        let modules = probe
+            .modules
+            .into_iter()
+            .map(|(name, m)| {
+                let status = match (m.version, m.error) {
+                    (Some(v), _) => Ok(v),
+                    (None, e) => Err(e.unwrap_or_else(|| "did not import".into())),
+                };
+                (name, status)
+            })
+            .collect();
+        Ok(Self { executable: probe.executable, version: probe.version, roots, modules })
     }
 }
 
@@ -77,6 +114,10 @@ mod tests {
             return;
         };
         assert!(i.version.starts_with('3'), "{}", i.version);
+        // Every declared module is probed: its version, or why it does not import.
+        for m in crate::env::declared_modules() {
+            assert!(i.modules.contains_key(&m), "{m}: {:?}", i.modules);
+        }
         assert!(
             i.roots.iter().any(|r| i.executable.starts_with(r) || i.executable.starts_with("/usr"))
         );

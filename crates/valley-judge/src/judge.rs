@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use valley_sandbox::{Limits, Policy, Protections, Sandbox, SandboxConfig};
 use valley_types::{FirstFailure, Problem, TestStyle, Verdict, VerdictRecord};
 
+use crate::env::EnvReport;
 use crate::protocol::{Request, Response, Runner, Status};
 use crate::worker::Worker;
 use crate::{Interpreter, JudgeError, Profile};
@@ -47,9 +48,42 @@ impl Default for JudgeConfig {
 }
 
 impl JudgeConfig {
-    /// Probes the interpreter, builds one sandbox per worker and starts their interpreters.
+    /// Probes the interpreter and checks that it imports what the profile needs (the declared
+    /// environment, [`crate::env`]), builds one sandbox per worker and starts their interpreters,
+    /// and checks that those find the same modules inside the sandbox.
     pub fn init(self) -> Result<Judge, JudgeError> {
         let python = Interpreter::probe(&self.python)?;
+        let environment = EnvReport::of(&self.python, &python);
+        let required = self.profile.required_modules();
+        for p in &environment.packages {
+            let needed = required.contains(&p.module.as_str());
+            match (&p.found, needed) {
+                (None, true) => {
+                    return Err(JudgeError::MissingModule {
+                        python: self.python.clone(),
+                        version: python.version.clone(),
+                        module: p.module.clone(),
+                        profile: self.profile.name().to_owned(),
+                        reason: p.error.clone().unwrap_or_default(),
+                    });
+                }
+                (None, false) => tracing::warn!(
+                    "the judge's Python `{}` cannot import {} ({}): programs that import it fail",
+                    self.python,
+                    p.module,
+                    p.error.as_deref().unwrap_or("")
+                ),
+                (Some(found), _) if p.pinned.as_ref().is_some_and(|pin| pin != found) => {
+                    tracing::warn!(
+                        "the judge's {} is {found}, the declared environment pins {} \
+                         (`valley judge env create DIR` makes one that holds the pins)",
+                        p.module,
+                        p.pinned.as_deref().unwrap_or("")
+                    );
+                }
+                _ => {}
+            }
+        }
         let jobs = if self.jobs == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -76,13 +110,22 @@ impl JudgeConfig {
         let started: Vec<Result<Worker, String>> = std::thread::scope(|s| {
             let handles: Vec<_> = sandboxes
                 .iter()
-                .map(|sb| s.spawn(|| Worker::start(sb, &python, lazy_numpy)))
+                .map(|sb| s.spawn(|| Worker::start(sb, &python, lazy_numpy, required)))
                 .collect();
             handles.into_iter().map(|h| h.join().expect("worker start thread panicked")).collect()
         });
         let mut workers = Vec::with_capacity(jobs);
         for w in started {
-            workers.push(Mutex::new(Some(w.map_err(JudgeError::Start)?)));
+            let w = w.map_err(JudgeError::Start)?;
+            if let Some(module) =
+                required.iter().find(|m| w.hello.modules.get(**m).is_none_or(Option::is_none))
+            {
+                return Err(JudgeError::HiddenModule {
+                    python: self.python.clone(),
+                    module: (*module).to_owned(),
+                });
+            }
+            workers.push(Mutex::new(Some(w)));
         }
         let python_version = python.version.clone();
         if self.profile == Profile::Lcb
@@ -98,6 +141,7 @@ impl JudgeConfig {
         Ok(Judge {
             config: self,
             python,
+            environment,
             python_version,
             memory,
             sandboxes,
@@ -122,6 +166,7 @@ pub struct Task<'a> {
 pub struct Judge {
     config: JudgeConfig,
     python: Interpreter,
+    environment: EnvReport,
     python_version: String,
     memory: Option<u64>,
     sandboxes: Vec<Sandbox>,
@@ -154,6 +199,11 @@ impl Judge {
     /// Python version of the interpreter judging.
     pub fn python_version(&self) -> &str {
         &self.python_version
+    }
+
+    /// The interpreter judging and the declared packages it holds (checked at start).
+    pub fn environment(&self) -> &EnvReport {
+        &self.environment
     }
 
     /// The protections every graded program gets.
@@ -253,6 +303,7 @@ impl Judge {
                     &self.sandboxes[index],
                     &self.python,
                     self.config.profile == Profile::Lcb,
+                    self.config.profile.required_modules(),
                 ) {
                     Ok(w) => *worker = Some(w),
                     Err(e) => {
@@ -361,6 +412,13 @@ fn apply(record: &mut VerdictRecord, resp: &Response, total: usize) {
     let harness =
         |reason: String| Some(FirstFailure { test: None, reason: format!("harness: {reason}") });
     match (resp.status, &resp.result) {
+        (Status::Done, Some(result)) if result.judge_error.is_some() => {
+            record.verdict = Verdict::JudgeError;
+            record.first_failure = Some(FirstFailure {
+                test: None,
+                reason: format!("judge error: {}", result.judge_error.as_deref().unwrap_or("")),
+            });
+        }
         (Status::Done, Some(result)) => {
             record.passed = result.results.iter().filter(|r| *r == "AC").count();
             record.tests_run = if result.setup { 0 } else { result.results.len() };

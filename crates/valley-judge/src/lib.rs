@@ -8,7 +8,9 @@
 //! in its own sandbox.
 //!
 //! The main types: [`JudgeConfig`] (settings) builds a [`Judge`]; [`Task`] is one candidate on
-//! one problem; [`parse_problem`] reads LiveCodeBench, TACO and assert-style rows.
+//! one problem; [`parse_problem`] reads LiveCodeBench, TACO and assert-style rows; [`env`] is the
+//! judge's declared Python environment (pinned packages, the check every judge runs at start,
+//! and making a virtual environment that holds them).
 //!
 //! ```no_run
 //! use valley_judge::{Judge, JudgeConfig, Profile, Task, parse_problem};
@@ -22,6 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod env;
 mod error;
 mod interpreter;
 mod judge;

@@ -52,6 +52,17 @@ impl Profile {
         }
     }
 
+    /// Modules of the declared environment ([`crate::env`]) this profile cannot judge without:
+    /// numpy for LiveCodeBench (its grader imports it, so programs that use it run there) and
+    /// TACO (its test header imports it into every program); none for `strict`. Checked once
+    /// when the judge starts.
+    pub fn required_modules(self) -> &'static [&'static str] {
+        match self {
+            Self::Lcb | Self::Taco | Self::TacoStrict => &["numpy"],
+            Self::Strict => &[],
+        }
+    }
+
     pub(crate) fn runner(self) -> Runner {
         match self {
             Self::Lcb => Runner::Lcb,

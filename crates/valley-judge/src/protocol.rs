@@ -3,6 +3,7 @@
 //! Each frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. The zygote first
 //! sends a [`Hello`]; then, for each [`Request`], one [`Response`].
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,10 @@ pub(crate) struct Hello {
     /// instead of running it).
     #[serde(default)]
     pub(crate) lcb_template: bool,
+    /// Each module Rust asked about (`VALLEY_JUDGE_REQUIRE`): its version (or `found`) when the
+    /// zygote finds it inside the sandbox, else null.
+    #[serde(default)]
+    pub(crate) modules: BTreeMap<String, Option<String>>,
 }
 
 /// Which Python runner grades the record.
@@ -92,6 +97,10 @@ pub(crate) struct ChildResult {
     #[serde(default)]
     pub(crate) setup: bool,
     pub(crate) failure: Option<Failure>,
+    /// The harness itself failed on this record (TACO's import header did not import, say): a
+    /// judge error, not the program's.
+    #[serde(default)]
+    pub(crate) judge_error: Option<String>,
 }
 
 /// The first failure as the child describes it.

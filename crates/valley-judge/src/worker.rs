@@ -30,10 +30,12 @@ pub(crate) struct Worker {
 impl Worker {
     /// Starts the harness in `sandbox` and waits for its hello.
     /// `lazy_numpy`: the zygote serves only the lcb profile and need not preload numpy.
+    /// `require`: modules the zygote reports on in its hello (found inside the sandbox or not).
     pub(crate) fn start(
         sandbox: &Sandbox,
         python: &Interpreter,
         lazy_numpy: bool,
+        require: &[&str],
     ) -> Result<Self, String> {
         let (workdir, workdir_path) = if sandbox.protections().has(Protection::PrivateTmp) {
             (None, PathBuf::from("/tmp"))
@@ -51,6 +53,14 @@ impl Worker {
             let path = dir.path().to_owned();
             (Some(dir), path)
         };
+        // The interpreter's folders that lie inside the working folder (a virtual environment
+        // made under /tmp): the zygote empties the folder after every record, but not these.
+        let keep: Vec<String> = python
+            .roots
+            .iter()
+            .filter(|r| r.starts_with(&workdir_path))
+            .map(|r| r.to_string_lossy().into_owned())
+            .collect();
         let cmd = Command::new(&python.executable)
             .arg("-c")
             .arg(HARNESS)
@@ -61,8 +71,20 @@ impl Worker {
             .env("OPENBLAS_NUM_THREADS", "1")
             .env("OMP_NUM_THREADS", "1")
             .env("MKL_NUM_THREADS", "1")
-            .env("VALLEY_JUDGE_NUMPY", if lazy_numpy { "lazy" } else { "preload" });
-        let mut child = sandbox.spawn(&cmd).map_err(|e| error_chain(&e))?;
+            .env("VALLEY_JUDGE_NUMPY", if lazy_numpy { "lazy" } else { "preload" })
+            .env("VALLEY_JUDGE_REQUIRE", require.join(","))
+            .env("VALLEY_JUDGE_KEEP", keep.join(":"));
+        let mut child = sandbox.spawn(&cmd).map_err(|e| {
+            let why = error_chain(&e);
+            if why.contains("execve") {
+                format!(
+                    "{why} (the interpreter {} is not runnable inside the sandbox)",
+                    python.executable.display()
+                )
+            } else {
+                why
+            }
+        })?;
         let stdin = child.stdin.take().expect("sandbox pipes stdin");
         let mut stdout = child.stdout.take().expect("sandbox pipes stdout");
         let mut stderr = child.stderr.take().expect("sandbox pipes stderr");

@@ -1,17 +1,19 @@
 //! The `lcb` profile against the reference grader's verdicts on our probes of every idiom in
 //! research/judge-spec.md §1 (fixtures/lcb_probes.jsonl; expected verdicts produced by running
-//! nvidia-livecodebench 26.3 through tools/lcb-baseline/run_baseline.py).
+//! nvidia-livecodebench 26.3 through tools/lcb-baseline/run_baseline.py), under the judge's
+//! declared environment (`VALLEY_JUDGE_PYTHON`, made by setup; LCB's own has numpy).
 
 use valley_judge::{
     Judge, JudgeConfig, JudgeError, Profile, Task, lcb_reference_class, parse_problem,
 };
 
-/// A judge, or `None` (a gated skip naming what is missing) where this machine cannot sandbox
-/// or has no Python.
+/// A judge under the declared environment, or `None` (a gated skip naming what is missing)
+/// where there is none or this machine cannot sandbox.
 pub fn judge(config: JudgeConfig) -> Option<Judge> {
-    match config.init() {
+    let python = valley_test::judge_python()?;
+    match (JudgeConfig { python, ..config }).init() {
         Ok(j) => Some(j),
-        Err(e @ (JudgeError::Sandbox(_) | JudgeError::Interpreter { .. })) => {
+        Err(e @ JudgeError::Sandbox(_)) => {
             valley_test::gate::skip(e, JUDGE_HOW);
             None
         }
@@ -19,8 +21,8 @@ pub fn judge(config: JudgeConfig) -> Option<Judge> {
     }
 }
 
-const JUDGE_HOW: &str = "python3 on PATH, and the tests run as root on a Linux kernel that \
-                         allows user, PID, mount and network namespaces";
+const JUDGE_HOW: &str = "the tests run as root on a Linux kernel that allows user, PID, mount \
+                         and network namespaces";
 
 #[test]
 fn lcb_profile_agrees_with_the_reference_on_every_probe() {

@@ -295,8 +295,14 @@ fn data_manifest(job: &Job) -> Option<String> {
     crate::hash::sha256_file(&dir.join("manifest.json")).ok()
 }
 
+/// The version of the judge's interpreter, which the step's `valley eval` or `valley data label`
+/// took as `valley` does: `$VALLEY_JUDGE_PYTHON`, else `python3`.
 fn python_version() -> Option<String> {
-    let o = Command::new("python3").arg("--version").output().ok()?;
+    let python = std::env::var("VALLEY_JUDGE_PYTHON")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "python3".into());
+    let o = Command::new(python).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(if o.stdout.is_empty() { &o.stderr } else { &o.stdout })
         .trim()
         .to_owned();

@@ -18,6 +18,9 @@
 //!   command line and serves a fake OpenAI API with a fixed per-token latency and batch size;
 //!   [`processes_mentioning`] finds what a test left running.
 //!
+//! - [`judge_python`]: the judge's declared Python environment that setup made, or a skip;
+//!   [`python_without_numpy`]: one the judge must refuse.
+//!
 //! ```
 //! use valley_test::{FakeOpenAi, FakeConfig};
 //! let server = FakeOpenAi::start(FakeConfig::default())?;
@@ -30,11 +33,13 @@ mod engine;
 mod fake_openai;
 pub mod gate;
 mod golden;
+mod judge_env;
 
 pub use cli::{read_jsonl, run_bin, write_jsonl};
 pub use engine::{
     FAKE_ENGINE, assert_nothing_left, install_fake_engine, processes_mentioning, sample_keys, which,
 };
 pub use golden::{BLESS, assert_golden, eval_outputs};
+pub use judge_env::{JUDGE_PYTHON_ENV, judge_python, python_without_numpy};
 
 pub use fake_openai::{FakeConfig, FakeOpenAi, fake_response};

@@ -6,6 +6,8 @@
         --tokenizer DIR --out E.jsonl
     python valley_parity.py axolotl --tokens VALLEY.jsonl --config axolotl.yaml \
         --tokenizer DIR [--model DIR] --out E.jsonl
+    python valley_parity.py torchtune-template --traces TRACES.jsonl --tokenizer DIR \
+        --max-seq-len N [--system S] [--train-on-input] --out E.jsonl
 
 VALLEY.jsonl holds valley's rows (`id`, `input_ids`, `loss_mask`), as `valley train` hands them
 to the engine. The engine's code prepares them exactly as it does in training (TRL:
@@ -18,6 +20,14 @@ normalisation) and `load_datasets` on the converted JSONL, then the collator its
 picks for the config, padding to a multiple of 64). Each output
 row holds the engine's `input_ids` and `loss_mask` (1 where its label is not -100); a row the
 engine dropped is missing. valley compares the two files token for token.
+
+`torchtune-template` checks valley's rendering in torchtune's format (`data.template =
+"torchtune"`) against torchtune's own tokenizer: TRACES.jsonl holds the raw traces (`id`,
+`question`, `response`), which torchtune's `chat_dataset` (OpenAI-style messages, its
+`OpenAIToMessages` transform and `SFTTransform` labels) tokenizes with
+`qwen2_5_tokenizer(vocab.json, merges.txt)` (both written from the folder's tokenizer.json) or
+`llama3_tokenizer(tokenizer.model)` (Meta's tiktoken file in the folder), at `max_seq_len` N,
+then `padded_collate_sft`.
 """
 
 import argparse
@@ -216,17 +226,94 @@ def axolotl_rows(rows, config_path, tokenizer_dir, model, work):
         yield _unpadded(r, collator([feature]))
 
 
+def torchtune_tokenizer(tokenizer_dir, max_seq_len, work):
+    """torchtune's own tokenizer for a valley tokenizer folder: `qwen2_5_tokenizer` on vocab.json
+    and merges.txt written into `work` from the folder's tokenizer.json (as the model repositories
+    ship them), or `llama3_tokenizer` on the folder's tiktoken `tokenizer.model`."""
+    import os
+
+    with open(os.path.join(tokenizer_dir, "tokenizer.json"), encoding="utf-8") as f:
+        tok = json.load(f)
+    specials = {t["content"] for t in tok.get("added_tokens", [])}
+    if "<|im_start|>" in specials:
+        from torchtune.models.qwen2_5 import qwen2_5_tokenizer
+
+        vocab = os.path.join(work, "vocab.json")
+        merges = os.path.join(work, "merges.txt")
+        with open(vocab, "w", encoding="utf-8") as f:
+            json.dump(tok["model"]["vocab"], f, ensure_ascii=False)
+        with open(merges, "w", encoding="utf-8") as f:
+            f.write("#version: 0.2\n")
+            for m in tok["model"]["merges"]:
+                f.write((m if isinstance(m, str) else " ".join(m)) + "\n")
+        return qwen2_5_tokenizer(path=vocab, merges_file=merges, max_seq_len=max_seq_len)
+    if "<|start_header_id|>" in specials:
+        from torchtune.models.llama3 import llama3_tokenizer
+
+        path = os.path.join(tokenizer_dir, "tokenizer.model")
+        return llama3_tokenizer(path=path, max_seq_len=max_seq_len)
+    raise SystemExit(f"{tokenizer_dir}: neither a Qwen2.5 nor a Llama 3 tokenizer")
+
+
+def torchtune_template_rows(traces_path, tokenizer_dir, max_seq_len, system, train_on_input, work):
+    import os
+
+    from torchtune.data import padded_collate_sft
+    from torchtune.datasets import chat_dataset
+
+    tokenizer = torchtune_tokenizer(tokenizer_dir, max_seq_len, work)
+    traces = read(traces_path)
+    messages = os.path.join(work, "messages.jsonl")
+    with open(messages, "w", encoding="utf-8") as f:
+        for t in traces:
+            conv = [{"role": "user", "content": t["question"]},
+                    {"role": "assistant", "content": t["response"]}]
+            f.write(json.dumps({"messages": conv}) + "\n")
+    ds = chat_dataset(
+        tokenizer=tokenizer,
+        source="json",
+        data_files=messages,
+        split="train",
+        conversation_column="messages",
+        conversation_style="openai",
+        train_on_input=train_on_input,
+        new_system_prompt=system,
+    )
+    for i, t in enumerate(traces):
+        batch = padded_collate_sft([ds[i]], padding_idx=tokenizer.pad_id, ignore_idx=-100)
+        ids = batch["tokens"][0].tolist()
+        labels = batch["labels"][0].tolist()
+        yield {"id": t["id"], "input_ids": ids, "loss_mask": [int(l != -100) for l in labels]}
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("engine", choices=["trl", "torchtune", "llama-factory", "axolotl"])
-    p.add_argument("--tokens", required=True)
-    p.add_argument("--config", required=True)
+    p.add_argument(
+        "engine", choices=["trl", "torchtune", "llama-factory", "axolotl", "torchtune-template"]
+    )
+    p.add_argument("--tokens")
+    p.add_argument("--config")
+    p.add_argument("--traces", help="raw traces (torchtune-template)")
+    p.add_argument("--max-seq-len", type=int, help="torchtune-template")
+    p.add_argument("--system", help="a system prompt before each question (torchtune-template)")
+    p.add_argument("--train-on-input", action="store_true", help="torchtune-template")
     p.add_argument("--out", required=True)
     p.add_argument("--tokenizer", help="the tokenizer folder (llama-factory, axolotl)")
     p.add_argument("--model", help="the model folder, read for its config.json only (axolotl)")
     a = p.parse_args()
-    rows = read(a.tokens)
-    if a.engine == "trl":
+    if a.engine == "torchtune-template":
+        import os
+
+        work = os.path.dirname(os.path.abspath(a.out))
+        out = torchtune_template_rows(
+            a.traces, a.tokenizer, a.max_seq_len, a.system, a.train_on_input, work
+        )
+        rows = read(a.traces)
+    else:
+        rows = read(a.tokens)
+    if a.engine == "torchtune-template":
+        pass
+    elif a.engine == "trl":
         out = trl_rows(rows, a.config)
     elif a.engine == "llama-factory":
         out = llama_factory_rows(rows, a.config, a.tokenizer)

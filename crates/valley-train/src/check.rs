@@ -1,18 +1,22 @@
 //! `valley train check`: proof that an engine trains on valley's tokens and masks. valley
 //! renders a sample of the spec's traces (the rows `valley train` hands over), the engine's own
 //! Python package prepares them as it does in training (`python/valley_parity.py`), and the two
-//! are compared token for token.
+//! are compared token for token. With `data.template = "torchtune"` the torchtune check also
+//! renders the raw traces with torchtune's own tokenizer and dataset code and compares those
+//! with valley's rendering of torchtune's format.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Serialize;
+use valley_data::io::{RowReader, decode_row};
+use valley_types::Trace;
 
 use crate::data::{self, TokenizedRow};
 use crate::engine::{EngineInputs, write_engine_files};
 use crate::error::{PrepareDataError, TrainError};
 use crate::plan::Plan;
-use crate::spec::{Backend, OverLength, TrainSpec};
+use crate::spec::{Backend, LossOn, TemplateKind, TrainSpec};
 
 /// The parity script, embedded.
 pub const PARITY_SCRIPT: &str = include_str!("../python/valley_parity.py");
@@ -168,29 +172,22 @@ pub fn run(
     let tokenizer = data::load_tokenizer(spec)?;
     let fields = data::field_map(spec)?;
     let mut valley = Vec::new();
-    let max = spec.train.max_seq_len as usize;
     let mut sample_spec = spec.clone();
     sample_spec.compute.backend = engine;
-    data::for_each_rendered(spec, &tokenizer, &fields, Some(sample), |line, mut row| {
-        if row.input_ids.len() > max {
-            match spec.data.over_length {
-                OverLength::Drop => return Ok(()),
-                OverLength::Truncate => {
-                    row.input_ids.truncate(max);
-                    row.loss_mask.truncate(max);
-                }
-                OverLength::Error => {
-                    return Err(PrepareDataError::OverLength {
-                        path: spec.data.train.clone(),
-                        line,
-                        id: row.id,
-                        tokens: row.input_ids.len(),
-                        max: spec.train.max_seq_len,
-                    });
-                }
-            }
+    let mut policy = data::DataSummary {
+        source: data::CountSource::File,
+        rows_in: 0,
+        rows: 0,
+        dropped: 0,
+        truncated: 0,
+        tokens: None,
+        trained_tokens: None,
+        max_tokens: None,
+    };
+    data::for_each_rendered(spec, &tokenizer, &fields, Some(sample), |rendered| {
+        if let Some(row) = data::apply_policy(spec, rendered, &mut policy)? {
+            valley.push(row);
         }
-        valley.push(row);
         Ok(())
     })?;
     fs_err::create_dir_all(work).map_err(io(work))?;
@@ -269,10 +266,76 @@ pub fn run(
     if !output.status.success() {
         return Err(script_error(engine, python, &output));
     }
-    let theirs: Vec<TokenizedRow> = data::read_tokenized(&out)
+    let theirs = read_rows(&out)?;
+    let report = compare(engine.as_str(), &valley, &theirs);
+    if engine != Backend::Torchtune || spec.data.template != TemplateKind::Torchtune {
+        return Ok(report);
+    }
+    // torchtune's own tokenizer on the raw traces.
+    let traces = work.join("traces.jsonl");
+    let mut text = String::new();
+    let reader = RowReader::open(&spec.data.train).map_err(PrepareDataError::from)?;
+    for raw in reader.take(sample) {
+        let raw = raw.map_err(PrepareDataError::from)?;
+        let t: Trace =
+            decode_row(&spec.data.train, &raw, &fields).map_err(PrepareDataError::from)?;
+        let row = serde_json::json!({"id": t.id, "question": t.question, "response": t.response});
+        text.push_str(&row.to_string());
+        text.push('\n');
+    }
+    fs_err::write(&traces, text).map_err(io(&traces))?;
+    let template_out = work.join("torchtune-template.jsonl");
+    let mut cmd = Command::new(python);
+    cmd.arg(&script)
+        .arg("torchtune-template")
+        .arg("--traces")
+        .arg(&traces)
+        .arg("--tokenizer")
+        .arg(spec.tokenizer_path().unwrap_or(Path::new(".")))
+        .arg("--max-seq-len")
+        .arg(spec.train.max_seq_len.to_string())
+        .arg("--out")
+        .arg(&template_out);
+    if let Some(system) = &spec.data.system {
+        cmd.arg("--system").arg(system);
+    }
+    if spec.train.loss_on == LossOn::All {
+        cmd.arg("--train-on-input");
+    }
+    let output = cmd.output().map_err(io(Path::new(python)))?;
+    if !output.status.success() {
+        return Err(script_error(engine, python, &output));
+    }
+    let template = compare("torchtune-template", &valley, &read_rows(&template_out)?);
+    Ok(merge(report, template))
+}
+
+fn read_rows(path: &Path) -> Result<Vec<TokenizedRow>, CheckError> {
+    data::read_tokenized(path)
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| CheckError::Io { path: out.clone(), source: std::io::Error::other(e) })?;
-    Ok(compare(engine.as_str(), &valley, &theirs))
+        .map_err(|e| CheckError::Io { path: path.to_owned(), source: std::io::Error::other(e) })
+}
+
+/// One report of two comparisons of the same rows: the engine's, then the template's
+/// (its mismatches named `template <what>`); a row is identical when it is in both.
+fn merge(engine: CheckReport, template: CheckReport) -> CheckReport {
+    let mut mismatches = engine.mismatches;
+    mismatches.extend(
+        template
+            .mismatches
+            .into_iter()
+            .map(|m| Mismatch { what: format!("template {}", m.what), ..m }),
+    );
+    let bad: std::collections::HashSet<&str> = mismatches.iter().map(|m| m.id.as_str()).collect();
+    let mismatched = bad.len() as u64;
+    CheckReport {
+        engine: format!("{} + {}", engine.engine, template.engine),
+        rows: engine.rows,
+        tokens: engine.tokens,
+        identical: engine.rows - mismatched,
+        mismatched,
+        mismatches,
+    }
 }
 
 #[cfg(test)]

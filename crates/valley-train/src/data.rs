@@ -1,18 +1,19 @@
 //! The training data as every backend sees it: each trace rendered with valley-data's chat
-//! template and tokenizer (the path `valley data render` takes), the over-length policy
-//! applied, and the result written pre-tokenised (`id`, `input_ids`, `loss_mask`), so no engine
-//! can re-template, truncate or drop rows on its own.
+//! template and tokenizer (the path `valley data render` takes), or in torchtune's own format
+//! (`data.template = "torchtune"`), the over-length policy applied, and the result written
+//! pre-tokenised (`id`, `input_ids`, `loss_mask`), so no engine can re-template, truncate or
+//! drop rows on its own.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use valley_data::chat::{ChatTokenizer, trace_conversation};
+use valley_data::chat::{ChatTokenizer, TorchtuneFormat, TorchtuneRenderer, trace_conversation};
 use valley_data::io::{FieldMap, RawRow, RowReader, StagedFile, decode_row};
 use valley_types::Trace;
 
 use crate::error::PrepareDataError;
-use crate::spec::{LossOn, OverLength, TrainSpec};
+use crate::spec::{LossOn, OverLength, TemplateKind, TrainSpec};
 
 /// Rows rendered in parallel at a time.
 const CHUNK_ROWS: usize = 1024;
@@ -26,6 +27,17 @@ pub struct TokenizedRow {
     pub input_ids: Vec<u32>,
     /// 1 where the token carries the loss, 0 elsewhere; as long as `input_ids`.
     pub loss_mask: Vec<u8>,
+}
+
+/// One trace as rendered, before the over-length policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedRow {
+    /// The trace's line in the data file.
+    pub line: u64,
+    /// The row. With torchtune's format already cut to `max-seq-len` by torchtune's rule.
+    pub row: TokenizedRow,
+    /// Its length in tokens before any cut: over `max-seq-len` means the policy applies.
+    pub full_len: usize,
 }
 
 /// Where the row and token counts of a plan come from.
@@ -110,9 +122,9 @@ pub fn prepare(
         max_tokens: Some(0),
     };
     let (mut tokens, mut trained, mut longest) = (0u64, 0u64, 0u64);
-    for_each_rendered(spec, &tokenizer, &fields, None, |line, row| {
+    for_each_rendered(spec, &tokenizer, &fields, None, |rendered| {
         summary.rows_in += 1;
-        let Some(row) = apply_policy(spec, path, line, row, &mut summary)? else {
+        let Some(row) = apply_policy(spec, rendered, &mut summary)? else {
             return Ok(());
         };
         summary.rows += 1;
@@ -146,18 +158,37 @@ pub fn prepare(
     Ok(summary)
 }
 
+/// The spec's renderer for torchtune's format, or `None` for the chat template.
+fn torchtune_renderer(
+    spec: &TrainSpec,
+    tokenizer: &ChatTokenizer,
+) -> Result<Option<TorchtuneRenderer>, PrepareDataError> {
+    if spec.data.template != TemplateKind::Torchtune {
+        return Ok(None);
+    }
+    let format = TorchtuneFormat::detect(tokenizer.tokenizer()).ok_or_else(|| {
+        PrepareDataError::TorchtuneFamily(spec.tokenizer_path().unwrap_or(Path::new(".")).into())
+    })?;
+    TorchtuneRenderer::new(tokenizer.tokenizer(), format)
+        .map(Some)
+        .map_err(PrepareDataError::TorchtuneTokens)
+}
+
 /// Renders the traces of the spec's data file (all, or the first `limit`) in parallel, in file
-/// order, and hands each, with its line, to `sink` before any policy is applied.
+/// order, and hands each to `sink` before any policy is applied.
 pub fn for_each_rendered(
     spec: &TrainSpec,
     tokenizer: &ChatTokenizer,
     fields: &FieldMap,
     limit: Option<usize>,
-    mut sink: impl FnMut(u64, TokenizedRow) -> Result<(), PrepareDataError>,
+    mut sink: impl FnMut(RenderedRow) -> Result<(), PrepareDataError>,
 ) -> Result<(), PrepareDataError> {
     let path = &spec.data.train;
     let mut reader = RowReader::open(path)?;
     let system = spec.data.system.as_deref();
+    let torchtune = torchtune_renderer(spec, tokenizer)?;
+    let train_on_input = spec.train.loss_on == LossOn::All;
+    let max = spec.train.max_seq_len as usize;
     let mut left = limit.unwrap_or(usize::MAX);
     loop {
         let take = CHUNK_ROWS.min(left);
@@ -166,50 +197,65 @@ pub fn for_each_rendered(
         if chunk.is_empty() {
             return Ok(());
         }
-        let rendered: Vec<Result<(u64, TokenizedRow), PrepareDataError>> = chunk
+        let rendered: Vec<Result<RenderedRow, PrepareDataError>> = chunk
             .par_iter()
             .map(|raw| {
                 let trace: Trace = decode_row(path, raw, fields)?;
                 let conversation = trace_conversation(system, &trace.question, &trace.response);
-                let r =
-                    tokenizer.render(&conversation).map_err(|source| PrepareDataError::Render {
-                        path: path.clone(),
-                        line: raw.line,
-                        id: trace.id.clone(),
-                        source,
-                    })?;
-                let loss_mask = match spec.train.loss_on {
-                    LossOn::Assistant => r.loss_mask,
-                    LossOn::All => vec![1; r.input_ids.len()],
+                let failed = |source| PrepareDataError::Render {
+                    path: path.clone(),
+                    line: raw.line,
+                    id: trace.id.clone(),
+                    source,
                 };
-                Ok((raw.line, TokenizedRow { id: trace.id, input_ids: r.input_ids, loss_mask }))
+                let (input_ids, loss_mask, full_len) = match &torchtune {
+                    // torchtune's own labels: training on the input is its `train_on_input`.
+                    Some(t) => {
+                        let r =
+                            t.render(&conversation, train_on_input, Some(max)).map_err(failed)?;
+                        (r.rendered.input_ids, r.rendered.loss_mask, r.full_len)
+                    }
+                    None => {
+                        let r = tokenizer.render(&conversation).map_err(failed)?;
+                        let mask = match spec.train.loss_on {
+                            LossOn::Assistant => r.loss_mask,
+                            LossOn::All => vec![1; r.input_ids.len()],
+                        };
+                        let n = r.input_ids.len();
+                        (r.input_ids, mask, n)
+                    }
+                };
+                Ok(RenderedRow {
+                    line: raw.line,
+                    row: TokenizedRow { id: trace.id, input_ids, loss_mask },
+                    full_len,
+                })
             })
             .collect();
         for result in rendered {
-            let (line, row) = result?;
-            sink(line, row)?;
+            sink(result?)?;
         }
     }
 }
 
-/// Applies `data.over-length` to one rendered row: `None` when it is dropped.
-fn apply_policy(
+/// Applies `data.over-length` to one rendered row: `None` when it is dropped. `summary` counts
+/// what it did.
+pub fn apply_policy(
     spec: &TrainSpec,
-    path: &Path,
-    line: u64,
-    mut row: TokenizedRow,
+    rendered: RenderedRow,
     summary: &mut DataSummary,
 ) -> Result<Option<TokenizedRow>, PrepareDataError> {
     let max = spec.train.max_seq_len;
-    if row.input_ids.len() <= max as usize {
+    let RenderedRow { line, mut row, full_len } = rendered;
+    if full_len <= max as usize {
         return Ok(Some(row));
     }
     match spec.data.over_length {
         OverLength::Error => Err(PrepareDataError::OverLength {
-            path: path.to_path_buf(),
+            path: spec.data.train.clone(),
             line,
             id: row.id,
-            tokens: row.input_ids.len(),
+            tokens: full_len,
             max,
         }),
         OverLength::Drop => {
@@ -217,6 +263,7 @@ fn apply_policy(
             Ok(None)
         }
         OverLength::Truncate => {
+            // torchtune's format arrives already cut by torchtune's own rule.
             summary.truncated += 1;
             row.input_ids.truncate(max as usize);
             row.loss_mask.truncate(max as usize);

@@ -154,6 +154,16 @@ pub enum PrepareDataError {
     /// No row is left to train on.
     #[error("{}: no rows left to train on", .0.display())]
     Empty(PathBuf),
+    /// `data.template = "torchtune"` with a tokenizer whose family torchtune's format is not
+    /// known for.
+    #[error(
+        "field `data.template`: torchtune's format is known for Qwen2.5 and Llama 3 tokenizers; {} is neither (no `<|im_start|>` or `<|start_header_id|>`)",
+        .0.display()
+    )]
+    TorchtuneFamily(PathBuf),
+    /// The torchtune renderer cannot be built for this tokenizer.
+    #[error("field `data.template`: {0}")]
+    TorchtuneTokens(#[source] valley_data::chat::RenderError),
 }
 
 /// Running a trainer failed.

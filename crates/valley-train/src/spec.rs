@@ -120,6 +120,25 @@ pub struct DataSpec {
     /// What to do with a conversation longer than `train.max-seq-len`.
     #[serde(default)]
     pub over_length: OverLength,
+    /// How a conversation becomes tokens: the tokenizer's chat template as transformers renders
+    /// it, or torchtune's own tokenizer format (the paper's trainer).
+    #[serde(default)]
+    pub template: TemplateKind,
+}
+
+/// How conversations are rendered and tokenized.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TemplateKind {
+    /// The tokenizer's Jinja chat template as transformers' `apply_chat_template` renders it
+    /// (Qwen2.5's adds its default system prompt), loss on each assistant turn's content and
+    /// end-of-turn token.
+    #[default]
+    Hf,
+    /// torchtune's `Qwen2_5Tokenizer` / `Llama3Tokenizer` format (no default system prompt,
+    /// each piece tokenized on its own, torchtune's labels, its truncation rule replacing the
+    /// last token by the end-of-sequence token); `valley-data`'s `TorchtuneRenderer`.
+    Torchtune,
 }
 
 /// The policy for conversations longer than `train.max-seq-len`; valley applies it before any
@@ -429,6 +448,13 @@ impl TrainSpec {
         }
         if self.tokenizer_path().is_none() {
             return Err(bad("model", "tokenizer", "missing (no `path` to take it from)".into()));
+        }
+        if self.data.template == TemplateKind::Torchtune && self.model.chat_template.is_some() {
+            return Err(bad(
+                "model",
+                "chat-template",
+                "torchtune's format uses no chat template (data.template = \"torchtune\")".into(),
+            ));
         }
         for (key, value) in [("epochs", t.epochs), ("global-batch", t.global_batch)] {
             if value == 0 {

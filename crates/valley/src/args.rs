@@ -12,7 +12,10 @@ pub(crate) use data::{
     DataCommand, DecontamArgs, DedupArgs, DedupKeyArg, InputArgs, LabelArgs, RenderArgs, SplitArgs,
     SplitBy, StatsArgs, SubsetsArgs, TokenizerArgs, VerifyArgs,
 };
-pub(crate) use judge::{JudgeArgs, JudgeSettings};
+pub(crate) use judge::{
+    JudgeArgs, JudgeCommand, JudgeCommandArgs, JudgeEnvCheckArgs, JudgeEnvCommand, JudgeEnvCreateArgs,
+    JudgeSettings,
+};
 
 /// Study how reasoning distillation scales for code: data, train, generate, judge, metrics,
 /// report.
@@ -41,8 +44,9 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Data(DataCommand),
     /// Judge candidate programs against their problems' tests in the sandbox; one verdict record
-    /// per candidate.
-    Judge(JudgeArgs),
+    /// per candidate. `valley judge env create|check` makes or checks the judge's Python
+    /// environment.
+    Judge(JudgeCommandArgs),
     /// Sample completions of each problem from an OpenAI-compatible server into a resumable
     /// JSONL file (LiveCodeBench's prompt format).
     Generate(Box<GenerateArgs>),
@@ -357,9 +361,10 @@ pub(crate) struct EvalArgs {
     /// Concurrent sandboxed interpreters [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub(crate) jobs: Option<usize>,
-    /// Python interpreter that runs the programs.
-    #[arg(long, default_value = "python3", value_name = "PYTHON")]
-    pub(crate) python: String,
+    /// Python interpreter that runs the programs; it must import numpy (`valley judge env
+    /// create DIR`) [default: $VALLEY_JUDGE_PYTHON, else python3].
+    #[arg(long, value_name = "PYTHON")]
+    pub(crate) python: Option<String>,
     /// Per-test time limit in seconds [default: the profile's].
     #[arg(long, value_name = "SECONDS")]
     pub(crate) timeout: Option<f64>,

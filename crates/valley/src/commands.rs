@@ -1,13 +1,16 @@
 //! One module per subcommand; each validates its arguments, calls the libraries and returns the
 //! exit code.
 
-use crate::args::{Cli, Command, DataCommand, ModelCommand, StudyCommand};
+use crate::args::{
+    Cli, Command, DataCommand, JudgeArgs, JudgeCommand, JudgeEnvCommand, ModelCommand, StudyCommand,
+};
 
 mod benchmark;
 mod data;
 mod eval;
 mod generate;
 mod judge;
+mod judge_env;
 mod model;
 mod report;
 mod serve;
@@ -20,7 +23,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Data(DataCommand::Subsets(args)) => data::subsets::run(args),
         Command::Data(DataCommand::Split(args)) => data::split::run(args),
         Command::Data(DataCommand::Label(args)) => data::label::run(args),
-        Command::Judge(args) => judge::run(args),
+        Command::Judge(args) => match (args.command, args.settings, args.run) {
+            (Some(JudgeCommand::Env(JudgeEnvCommand::Create(a))), ..) => judge_env::create(a),
+            (Some(JudgeCommand::Env(JudgeEnvCommand::Check(a))), ..) => judge_env::check(a),
+            (None, Some(settings), Some(run)) => judge::run(JudgeArgs { judge: settings, ..run }),
+            (None, ..) => {
+                anyhow::bail!("bug: `valley judge` parsed without its flags; please report it")
+            }
+        },
         Command::Generate(args) => generate::run(*args),
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),

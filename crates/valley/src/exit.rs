@@ -45,7 +45,11 @@ pub(crate) fn report(err: &anyhow::Error) -> u8 {
         return SUCCESS;
     }
     eprintln!("error: {}", chain_line(err));
-    if let Some(h) = err.chain().find_map(|c| c.downcast_ref::<Hint>()) {
+    // `downcast_ref` finds a Hint added with `.context(Hint { … })`, which the chain's items
+    // (the wrapped errors) do not show as a Hint.
+    if let Some(h) =
+        err.downcast_ref::<Hint>().or_else(|| err.chain().find_map(|c| c.downcast_ref::<Hint>()))
+    {
         eprintln!("hint: {}", h.hint);
     }
     if err.chain().any(|c| c.downcast_ref::<CheckFailed>().is_some()) {

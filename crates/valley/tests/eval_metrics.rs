@@ -28,6 +28,7 @@ const FENCE: &str = "```";
 
 #[test]
 fn hand_made_generations_give_exact_metrics() {
+    let Some(_) = valley_test::judge_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let stdin_tests = tests_json(&[("1\n", "2\n"), ("41\n", "42\n")], "stdin");
     let call_tests = tests_json(&[("1\n2", "3"), ("-5\n5", "0")], "functional");

@@ -17,6 +17,7 @@ fn valley(args: &[&str], cwd: &Path) -> Output {
 
 #[test]
 fn real_server_generate_then_eval() {
+    let Some(_) = valley_test::judge_python() else { return };
     let Some(endpoint) = valley_test::gate::env("VALLEY_LLM_ENDPOINT", LLM_HOW) else {
         return;
     };

@@ -107,6 +107,7 @@ fn ran(summary: &Value) -> u64 {
 
 #[test]
 fn tiny_study_runs_then_reruns_only_what_changed() {
+    let Some(_) = valley_test::judge_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = FakeOpenAi::start(FakeConfig::default()).unwrap();
     let url = server.base_url();
@@ -223,6 +224,7 @@ fn slow_server() -> FakeOpenAi {
 
 #[test]
 fn a_study_killed_with_sigkill_resumes_and_completes() {
+    let Some(_) = valley_test::judge_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = slow_server();
     write_spec(dir.path(), &server.base_url(), "n=4");
@@ -365,6 +367,7 @@ fn the_estimate_takes_its_epochs_from_the_train_plan() {
 
 #[test]
 fn slurm_backend_runs_a_tiny_study() {
+    let Some(_) = valley_test::judge_python() else { return };
     if valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh (a one-node cluster)")
         .is_none()
     {
@@ -389,6 +392,7 @@ fn slurm_backend_runs_a_tiny_study() {
 
 #[test]
 fn ctrl_c_stops_the_running_steps_and_a_rerun_finishes() {
+    let Some(_) = valley_test::judge_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let server = slow_server();
     write_spec(dir.path(), &server.base_url(), "n=4");
@@ -425,6 +429,7 @@ fn ctrl_c_stops_the_running_steps_and_a_rerun_finishes() {
 /// by `valley serve`, sampled, judged, collected and reported: every kind of step, for real.
 #[test]
 fn tiny_native_student_trains_continues_serves_and_reports() {
+    let Some(_) = valley_test::judge_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let r = repo();
     let text = format!(
@@ -540,6 +545,7 @@ fn nothing_left(dir: &Path) {
 
 #[test]
 fn a_study_generates_through_an_engine_it_starts() {
+    let Some(_) = valley_test::judge_python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (_, env) = engine_study(dir.path(), "");
     let first = run_with(dir.path(), &env);
@@ -574,6 +580,7 @@ fn a_study_generates_through_an_engine_it_starts() {
 
 #[test]
 fn slurm_generate_step_starts_the_engine_inside_its_job() {
+    let Some(_) = valley_test::judge_python() else { return };
     if valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh (a one-node cluster)")
         .is_none()
     {
@@ -592,4 +599,25 @@ fn slurm_generate_step_starts_the_engine_inside_its_job() {
     let log = std::fs::read_to_string(out.join("generate/tiny/base/engine/replica-0.log")).unwrap();
     assert!(log.contains("srun --nodes=1 --ntasks=1"), "{log}");
     nothing_left(dir.path());
+}
+
+#[test]
+fn a_study_whose_judge_lacks_numpy_stops_before_any_step() {
+    let Some((_env, python)) = valley_test::python_without_numpy() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    write_spec(dir.path(), "http://127.0.0.1:9/v1", "");
+    let out = Command::new(env!("CARGO_BIN_EXE_valley"))
+        .args(["study", "run", "study.toml"])
+        .current_dir(dir.path())
+        .env(valley_test::JUDGE_PYTHON_ENV, &python)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot import numpy") && stderr.contains(&python), "{stderr}");
+    assert!(stderr.contains("lcb steps"), "{stderr}");
+    // Nothing ran: no step folder was made.
+    for kind in ["data", "generate", "eval"] {
+        assert!(!dir.path().join("out").join(kind).exists(), "{kind} ran");
+    }
 }

@@ -99,4 +99,12 @@ pub enum RenderError {
     /// The tokenizer failed on the rendered text.
     #[error("cannot tokenize the rendered conversation")]
     Tokenize(#[source] tokenizers::Error),
+    /// The tokenizer lacks a special token torchtune's format of its family writes.
+    #[error("the tokenizer has no `{token}`, which torchtune's {format} format needs")]
+    MissingToken {
+        /// The token.
+        token: String,
+        /// The format.
+        format: &'static str,
+    },
 }

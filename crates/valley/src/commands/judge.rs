@@ -4,10 +4,11 @@
 use anyhow::bail;
 use valley_data::io::{FieldMap, StagedFile};
 use valley_eval::{JudgeSummary, judge_candidates, load_problems, read_candidates};
-use valley_judge::{Judge, JudgeConfig, Profile};
+use valley_judge::{Judge, JudgeConfig, JudgeError, Profile};
 use valley_types::{ExtractMode, ProblemFormat, Verdict, VerdictRecord};
 
 use crate::args::{JudgeArgs, JudgeSettings};
+use crate::commands::judge_env::{ENV_HINT, judge_python};
 use crate::exit::{self, Hint};
 use crate::printer;
 
@@ -59,7 +60,7 @@ impl Settings {
         let config = JudgeConfig {
             profile,
             jobs: 0,
-            python: a.python.clone(),
+            python: judge_python(a.python.as_deref()),
             timeout: a.timeout,
             memory_mb: a.memory_mb,
             float_tol: a.float_tol,
@@ -71,17 +72,21 @@ impl Settings {
     pub(crate) fn init(&self, jobs: Option<usize>) -> anyhow::Result<Judge> {
         let config = JudgeConfig { jobs: jobs.unwrap_or(0), ..self.config.clone() };
         let judge = config.init().map_err(|e| {
-            let weak = matches!(&e, valley_judge::JudgeError::Sandbox(_));
+            let hint = match &e {
+                JudgeError::Sandbox(_) => Some(
+                    "run as root or where unprivileged user namespaces are allowed, or pass \
+                     --allow-weak-sandbox to run with weaker isolation",
+                ),
+                JudgeError::Interpreter { .. }
+                | JudgeError::MissingModule { .. }
+                | JudgeError::HiddenModule { .. } => Some(ENV_HINT),
+                JudgeError::Start(_) => None,
+            };
             let err = anyhow::Error::new(e);
-            if weak {
-                err.context(Hint {
-                    message: "cannot start the judge".into(),
-                    hint: "run as root or where unprivileged user namespaces are allowed, or pass \
-                           --allow-weak-sandbox to run with weaker isolation"
-                        .into(),
-                })
-            } else {
-                err.context("cannot start the judge")
+            match hint {
+                Some(hint) => err
+                    .context(Hint { message: "cannot start the judge".into(), hint: hint.into() }),
+                None => err.context("cannot start the judge"),
             }
         })?;
         let p = judge.protections();

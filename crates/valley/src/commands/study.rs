@@ -93,6 +93,7 @@ pub(crate) fn run(args: StudyRunArgs) -> anyhow::Result<u8> {
     if args.jobs == Some(0) {
         bail!("--jobs: expected at least 1");
     }
+    crate::commands::judge_env::check_study(&study)?;
     let summary = study.run(&options, &mut progress(false)).context("cannot run the study")?;
     let human = format!(
         "{}: {} steps, {} already done, {} run now, {} failed, {} blocked, {} ({} backend)\n  outputs in {}\n",
