@@ -127,6 +127,7 @@ pub fn evaluate(
     }
     let metrics = EvalMetrics {
         overall,
+        pass_at_1_after_think: None,
         profile: judge.profile().name().into(),
         extract_mode: config.extract,
         max_tokens: config.max_tokens,

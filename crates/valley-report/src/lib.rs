@@ -44,7 +44,7 @@ pub mod valley;
 pub use analysis::{
     Analysis, Artifact, Figure, Provenance, ReportConfig, RunRow, StudentFigures, analyse_study,
 };
-pub use render::{RenderPngError, size_label, svg_to_png};
+pub use render::{RenderPngError, svg_to_png};
 pub use report::{RULE, fit_json, render_report};
 pub use splits::{
     CONTRASTS, Cell, SplitComparison, SplitRow, SplitTable, StageColumn, split_table,

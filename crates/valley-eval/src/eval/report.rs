@@ -137,5 +137,6 @@ fn extract_policy_text(mode: ExtractMode) -> &'static str {
         ExtractMode::Lcb => {
             "LiveCodeBench's rule: the lines between the last two lines containing a triple backtick"
         }
+        m @ (ExtractMode::LcbCodellama | ExtractMode::LcbBase) => m.describe(),
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::format::{opt, size_label};
 use super::svg::{BOTTOM, H, LEFT, TOP, W, xml};
-use crate::report::{Analysis, Provenance};
+use crate::analysis::{Analysis, Provenance};
 use crate::valley::{CurvePoint, StudentFit};
 
 /// The four parts, their column names and colours, in the decomposition's order.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::format::size_label;
 use super::svg::{H, W, xml};
-use crate::report::Provenance;
+use crate::analysis::Provenance;
 use crate::valley::{CurvePoint, StudentFit};
 
 const LEFT: f64 = 72.0;

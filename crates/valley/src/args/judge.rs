@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 /// Settings shared by every command that judges code.
 #[derive(Debug, Default, Args)]
