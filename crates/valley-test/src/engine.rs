@@ -45,20 +45,47 @@ pub fn processes_mentioning(marker: &str) -> Vec<(u32, String)> {
         .filter_map(|pid| {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let state = stat[stat.rfind(')')? + 1..].split_whitespace().next()?.to_owned();
-            (cmd.contains(marker) && state != "Z").then_some((pid, cmd))
+            let stat = Stat::read(pid)?;
+            (cmd.contains(marker) && stat.state != "Z").then_some((pid, cmd))
         })
         .collect()
 }
 
-/// Panics unless, within 10 seconds, no process mentions any of `markers` (a test's temp folder,
-/// a model file): what "leaves no process behind" means in a test.
+/// What `/proc/<pid>/stat` says of a process: its state and when it started (clock ticks after
+/// boot).
+struct Stat {
+    state: String,
+    start: u64,
+}
+
+impl Stat {
+    fn read(pid: u32) -> Option<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // after the command name in parentheses: state (field 3) … starttime (field 22)
+        let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+        Some(Self { state: fields.first()?.to_string(), start: fields.get(19)?.parse().ok()? })
+    }
+}
+
+/// Processes mentioning `marker` that started after this test process did: the ones a test can
+/// have started. A server the setup left running on the same model file is not one of them.
+fn processes_started_since_me(marker: &str) -> Vec<(u32, String)> {
+    let me = Stat::read(std::process::id()).map_or(0, |s| s.start);
+    processes_mentioning(marker)
+        .into_iter()
+        .filter(|(pid, _)| Stat::read(*pid).is_some_and(|s| s.start >= me))
+        .collect()
+}
+
+/// Panics unless, within 10 seconds, no process that started after this test process mentions
+/// any of `markers` (a test's temp folder, a model file): what "leaves no process behind" means
+/// in a test. Processes older than the test (a server the setup started on the same model) are
+/// not the test's.
 pub fn assert_nothing_left(markers: &[&str]) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let left: Vec<(u32, String)> =
-            markers.iter().flat_map(|m| processes_mentioning(m)).collect();
+            markers.iter().flat_map(|m| processes_started_since_me(m)).collect();
         if left.is_empty() {
             return;
         }

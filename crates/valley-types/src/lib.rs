@@ -21,8 +21,8 @@
 //! ```
 
 mod candidate;
-mod failure;
 mod eval_metrics;
+mod failure;
 mod generation;
 mod manifest;
 mod problem;
@@ -33,11 +33,11 @@ mod trace;
 mod verdict;
 
 pub use candidate::Candidate;
-pub use failure::FailureDecomposition;
 pub use eval_metrics::{
     BenchmarkSelection, Bootstrap, EvalMetrics, EvalSummary, Interval, LengthPercentiles,
     LengthSource, LengthStats, ResponseTokens,
 };
+pub use failure::FailureDecomposition;
 pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
 pub use manifest::{Manifest, ManifestGroup};
 pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};

@@ -13,8 +13,8 @@ pub(crate) use data::{
     SplitBy, StatsArgs, SubsetsArgs, TokenizerArgs, VerifyArgs,
 };
 pub(crate) use judge::{
-    JudgeArgs, JudgeCommand, JudgeCommandArgs, JudgeEnvCheckArgs, JudgeEnvCommand, JudgeEnvCreateArgs,
-    JudgeSettings,
+    JudgeArgs, JudgeCommand, JudgeCommandArgs, JudgeEnvCheckArgs, JudgeEnvCommand,
+    JudgeEnvCreateArgs, JudgeSettings,
 };
 
 /// Study how reasoning distillation scales for code: data, train, generate, judge, metrics,
