@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use valley_types::{ApiKind, SamplingParams};
 
-use crate::prompt::Message;
+use crate::prompt::PromptBody;
 
 /// A request failed for good (after its retries, or at once when retrying cannot help).
 #[derive(Debug, thiserror::Error)]
@@ -96,15 +96,6 @@ pub struct Completion {
     pub latency: Duration,
     /// Requests sent, the successful one included.
     pub attempts: u32,
-}
-
-/// What one sample asks for: chat turns, or a rendered prompt for the completions endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PromptBody {
-    /// Chat turns for `chat/completions`.
-    Chat(Vec<Message>),
-    /// Text for `completions`.
-    Text(String),
 }
 
 /// An HTTP client bound to one endpoint and model.

@@ -25,9 +25,10 @@ use std::time::{Duration, Instant};
 
 use valley_types::{ApiKind, Generation, SamplingParams, ThinkSpan};
 
-use crate::client::{Client, Completion, PromptBody, RequestError};
+use crate::client::{Client, Completion, RequestError};
 use crate::journal::{Journal, JournalError};
 use crate::pool::{Pick, Pool};
+use crate::prompt::PromptBody;
 
 use settings::RESERVED_BODY_KEYS;
 pub use settings::{Event, Failure, GenerateConfig, GenerateError, Summary, Task};

@@ -33,12 +33,13 @@ mod journal;
 mod pool;
 pub mod prompt;
 
-pub use client::{Client, Completion, PromptBody, RequestError, RetryPolicy, parse_completion};
+pub use client::{Client, Completion, RequestError, RetryPolicy, parse_completion};
 pub use job::{
     Event, Failure, GenerateConfig, GenerateError, Generator, Monitor, Outstanding, Summary, Task,
 };
 pub use journal::{JobIdentity, Journal, JournalError, Resumed};
 pub use pool::{Pool, Probe, ReplicaState};
 pub use prompt::{
-    Message, PromptStyle, lcb_messages, lcb_prompt, lcb_question_template, question_messages,
+    Message, PromptBody, PromptStyle, lcb_messages, lcb_prompt, lcb_question_template,
+    question_messages,
 };

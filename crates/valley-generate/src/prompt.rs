@@ -13,7 +13,14 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 pub use valley_types::PromptStyle;
 
-use crate::client::PromptBody;
+/// What one sample asks for: chat turns, or a rendered prompt for the completions endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptBody {
+    /// Chat turns for `chat/completions`.
+    Chat(Vec<Message>),
+    /// Text for `completions`.
+    Text(String),
+}
 
 /// LiveCodeBench's system message for chat models (`SYSTEM_MESSAGE_GENERIC`).
 pub const LCB_SYSTEM_MESSAGE: &str = "You are an expert Python programmer. You will be given a question (problem specification) and will generate a correct Python program that matches the specification and passes all tests.";

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::client::{PromptBody, RequestError, RetryPolicy};
+use crate::client::{RequestError, RetryPolicy};
 use crate::journal::{JobIdentity, JournalError};
+use crate::prompt::PromptBody;
 
 /// Settings of a generation job, with defaults.
 #[derive(Debug, Clone, PartialEq)]
