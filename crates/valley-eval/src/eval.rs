@@ -4,21 +4,25 @@
 //! The steps, each a function a library user can call alone: [`read_generations`] (against a
 //! [`ProblemSet`]), [`evaluate`] (extract each response's code, judge it, count response lengths,
 //! summarize overall, by difficulty and by platform), [`report_markdown`] and [`write_outputs`].
+//!
+//! The code graded is LiveCodeBench's by default (its rule for each generation's prompt style);
+//! pass@1 with only the code after a closed `</think>` is reported beside it, so a reader sees
+//! how much of a score rests on code written inside unfinished reasoning (issue 13).
 
 mod generations;
 mod lengths;
 mod report;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use valley_data::chat::ChatTokenizer;
 use valley_data::io::StagedFile;
 use valley_judge::{Judge, Task};
-use valley_metrics::{SampleOutcome, summarize};
+use valley_metrics::{Counts, SampleOutcome, mean_pass_at_k, summarize};
 use valley_types::{
-    BenchmarkSelection, Bootstrap, EvalMetrics, EvalSummary, ExtractMode, Problem, VerdictRecord,
-    extract_code,
+    BenchmarkSelection, Bootstrap, EvalMetrics, EvalSummary, ExtractMode, Generation, Problem,
+    VerdictRecord, extract_code,
 };
 
 pub use generations::{Generations, read_generations};
@@ -33,6 +37,11 @@ use crate::problems::ProblemSet;
 pub struct EvalConfig {
     /// Which code of a response is graded.
     pub extract: ExtractMode,
+    /// With one of LiveCodeBench's rules as `extract`: each generation that records its prompt
+    /// style is graded under LiveCodeBench's rule for that style instead (a `GenericBase`
+    /// generation on its whole output), as LiveCodeBench does. `false`: `extract` for every
+    /// generation (`valley eval --extract` given).
+    pub by_prompt_style: bool,
     /// pass@k values to report (those above a problem's sample count are left out).
     pub ks: Vec<u64>,
     /// How the pass@1 interval is drawn.
@@ -44,7 +53,8 @@ pub struct EvalConfig {
 impl Default for EvalConfig {
     fn default() -> Self {
         Self {
-            extract: ExtractMode::AfterThink,
+            extract: ExtractMode::Lcb,
+            by_prompt_style: true,
             ks: vec![1, 5, 10, 25, 50, 100],
             bootstrap: Bootstrap::default(),
             max_tokens: None,
@@ -63,7 +73,10 @@ pub struct Evaluation {
 
 /// Judges `generations` against `problems` (the benchmark's `selection`) and computes the
 /// metrics; `tokenizer` counts the tokens of responses that carry no count. `progress` is
-/// called once per finished verdict.
+/// called once per finished verdict of a generation. pass@1 under after-think is computed
+/// beside the configured rule: where after-think extracts other code than that rule, the code
+/// is judged too (after the generations' own verdicts, without `progress`, and not in
+/// [`Evaluation::verdicts`]).
 ///
 /// # Panics
 ///
@@ -79,8 +92,9 @@ pub fn evaluate(
 ) -> Result<Evaluation, EvalError> {
     let gens = &generations.records;
     let by_id = &problems.problems;
+    let modes: Vec<ExtractMode> = gens.iter().map(|g| mode_of(g, config)).collect();
     let codes: Vec<Option<String>> =
-        gens.iter().map(|g| extract_code(&g.response, config.extract)).collect();
+        gens.iter().zip(&modes).map(|(g, m)| extract_code(&g.response, *m)).collect();
     let tasks: Vec<Task<'_>> = gens
         .iter()
         .zip(&codes)
@@ -92,6 +106,8 @@ pub fn evaluate(
         .collect();
     let judged = judge_all(judge, &tasks, progress);
     let records = judged.records;
+    let after_think = after_think(judge, gens, by_id, &codes, &records);
+    let judge_wall = judged.wall + after_think.wall;
 
     let lengths = lengths::measure(gens, tokenizer, config.max_tokens)?;
     let outcomes: Vec<SampleOutcome<'_>> = gens
@@ -125,11 +141,20 @@ pub fn evaluate(
             by_id.len()
         );
     }
+    let mut extract_modes: BTreeMap<String, u64> = BTreeMap::new();
+    for m in &modes {
+        *extract_modes.entry(m.name().to_owned()).or_default() += 1;
+    }
+    if extract_modes.keys().all(|m| m == config.extract.name()) {
+        // every sample under the configured rule: nothing to add
+        extract_modes.clear();
+    }
     let metrics = EvalMetrics {
         overall,
-        pass_at_1_after_think: None,
+        pass_at_1_after_think: after_think.pass_at_1,
         profile: judge.profile().name().into(),
         extract_mode: config.extract,
+        extract_modes,
         max_tokens: config.max_tokens,
         bootstrap: config.bootstrap.clone(),
         problems_without_generations: without as u64,
@@ -138,10 +163,67 @@ pub fn evaluate(
         by_difficulty,
         by_platform,
         response_tokens: lengths.stats(gens, tokenizer.is_some()),
-        judge_wall_s: judged.wall.as_secs_f64(),
+        judge_wall_s: judge_wall.as_secs_f64(),
         python: judge.python_version().into(),
     };
     Ok(Evaluation { verdicts: records, metrics })
+}
+
+/// The rule a generation is graded under: LiveCodeBench's rule for its prompt style when the
+/// configured rule is LiveCodeBench's and follows the style, else the configured rule.
+fn mode_of(g: &Generation, config: &EvalConfig) -> ExtractMode {
+    match g.prompt_style {
+        Some(style) if config.by_prompt_style && config.extract.is_lcb() => {
+            style.lcb_extract_mode()
+        }
+        _ => config.extract,
+    }
+}
+
+/// pass@1 under after-think and the wall time its extra judging took.
+struct AfterThink {
+    pass_at_1: Option<f64>,
+    wall: std::time::Duration,
+}
+
+/// pass@1 when only the code after a closed `</think>` is graded. A sample whose after-think
+/// code is the code already judged keeps its verdict; one with other code has that code judged.
+fn after_think(
+    judge: &Judge,
+    gens: &[Generation],
+    by_id: &HashMap<String, Problem>,
+    codes: &[Option<String>],
+    records: &[VerdictRecord],
+) -> AfterThink {
+    let after: Vec<Option<String>> =
+        gens.iter().map(|g| extract_code(&g.response, ExtractMode::AfterThink)).collect();
+    let differ: Vec<usize> =
+        (0..gens.len()).filter(|&i| after[i].is_some() && after[i] != codes[i]).collect();
+    let tasks: Vec<Task<'_>> = differ
+        .iter()
+        .map(|&i| Task {
+            candidate_id: format!("{}#after-think", gens[i].candidate_id()),
+            code: after[i].clone(),
+            problem: &by_id[&gens[i].question_id],
+        })
+        .collect();
+    let judged = judge_all(judge, &tasks, &|_| {});
+    let mut passed: Vec<bool> = (0..gens.len())
+        .map(|i| after[i].is_some() && after[i] == codes[i] && records[i].correct())
+        .collect();
+    for (&i, r) in differ.iter().zip(&judged.records) {
+        passed[i] = r.correct();
+    }
+    let mut per: BTreeMap<&str, Counts> = BTreeMap::new();
+    for (g, ok) in gens.iter().zip(&passed) {
+        let c = per.entry(g.question_id.as_str()).or_default();
+        c.n += 1;
+        c.c += u64::from(*ok);
+    }
+    AfterThink {
+        pass_at_1: mean_pass_at_k(&per.into_values().collect::<Vec<_>>(), 1),
+        wall: judged.wall,
+    }
 }
 
 /// `metrics.json`'s text: the record, pretty-printed, with a final newline.

@@ -2,7 +2,8 @@
 //! `valley data label` and `valley eval` do, without the command line.
 //!
 //! - [`Benchmark`]: which files (a LiveCodeBench release) and which rows (date window, platform,
-//!   difficulty) make a benchmark; [`load_benchmark`] reads its problems into a [`ProblemSet`];
+//!   difficulty) make a benchmark; [`load_benchmark`] reads its problems into a [`ProblemSet`],
+//!   [`count_benchmark`] counts them without reading their tests;
 //! - judging: [`judge_all`] (any tasks), [`read_candidates`] and [`judge_candidates`]
 //!   (`valley judge`), [`read_traces`] and [`label_traces`] (`valley data label`), and the
 //!   [`JudgeSummary`] both print;
@@ -48,4 +49,4 @@ pub use judging::{
     JudgeSummary, Judged, Progress, SandboxSummary, judge_all, judge_candidates, label_traces,
     read_candidates, read_traces,
 };
-pub use problems::{ProblemSet, load_benchmark, load_problems};
+pub use problems::{ProblemSet, count_benchmark, load_benchmark, load_problems};

@@ -38,6 +38,6 @@ mod worker;
 pub use error::{JudgeError, ParseProblemError};
 pub use interpreter::Interpreter;
 pub use judge::{Judge, JudgeConfig, Task, lcb_reference_class};
-pub use parse::{decode_test_list, parse_problem};
+pub use parse::{decode_test_list, parse_problem, problem_id};
 pub use profile::Profile;
 pub use valley_sandbox::{Protection, Protections};

@@ -47,7 +47,9 @@ fn text(row: &Value, field: &'static str) -> Result<Option<String>, ParseProblem
     }
 }
 
-fn id(row: &Value) -> Result<String, ParseProblemError> {
+/// A problem row's id as [`parse_problem`] reads it: its `question_id`, else `task_id`,
+/// `problem_id` or `id`; without reading (or decoding) its tests.
+pub fn problem_id(row: &Value) -> Result<String, ParseProblemError> {
     for field in ["question_id", "task_id", "problem_id", "id"] {
         if let Some(s) = text(row, field)? {
             return Ok(s);
@@ -124,7 +126,7 @@ fn lcb(row: &Value) -> Result<Problem, ParseProblemError> {
         _ => None,
     };
     Ok(Problem {
-        question_id: id(row)?,
+        question_id: problem_id(row)?,
         style: fn_name.map_or(TestStyle::Stdin, |fn_name| TestStyle::Call { fn_name }),
         tests,
         difficulty: text(row, "difficulty")?,
@@ -156,7 +158,7 @@ fn taco(row: &Value) -> Result<Problem, ParseProblemError> {
         _ => TestStyle::Stdin,
     };
     Ok(Problem {
-        question_id: id(row)?,
+        question_id: problem_id(row)?,
         style,
         tests: inputs
             .into_iter()
@@ -189,7 +191,7 @@ fn assert_style(row: &Value) -> Result<Problem, ParseProblemError> {
         _ => return Err(ParseProblemError::Missing("test")),
     };
     Ok(Problem {
-        question_id: id(row)?,
+        question_id: problem_id(row)?,
         style: TestStyle::Assert {
             test,
             entry_point: text(row, "entry_point")?.unwrap_or_default(),

@@ -5,6 +5,11 @@
 //! GPU-hours = FLOPs / (peak FLOP/s x utilisation) / 3600, with the training MFU (`mfu`,
 //! default 0.40) and a much lower one for decoding (`decode-mfu`, default 0.05), which is
 //! memory-bound. All constants live in the spec's `[estimate]` table.
+//!
+//! The problems sampled are the benchmark window's: counted from its files by the caller (the
+//! binary reads them as `generate` and `eval` do, through `valley-eval`) when they are there,
+//! else the spec's `[estimate] problems`; the two are compared when both are known, so a spec's
+//! estimate and the window it names cannot drift apart silently (issue 13).
 
 use serde::Serialize;
 
@@ -40,11 +45,68 @@ pub struct StepEstimate {
     pub gpu_hours: Option<f64>,
 }
 
+/// Where the estimate's problem count comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemsSource {
+    /// The window's rows, counted in its files.
+    Counted,
+    /// The spec's `[estimate] problems`.
+    Estimate,
+    /// The benchmark's `limit`.
+    Limit,
+    /// Nothing says: the sampling steps have no estimate.
+    Unknown,
+}
+
+impl ProblemsSource {
+    /// In words, for the dry run.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Counted => "counted in its files",
+            Self::Estimate => "from [estimate] problems",
+            Self::Limit => "from [benchmark] limit",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// The benchmark side of the estimate: the window's problems and the samples drawn from them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchmarkEstimate {
+    /// LiveCodeBench release (`release_v5`), when the spec names one.
+    pub release: Option<String>,
+    /// The row filter (`contest_date in [2024-08-01, 2025-02-01]`, or `all problems`).
+    pub window: String,
+    /// Problems the estimate uses.
+    pub problems: Option<u64>,
+    /// Where that number comes from.
+    pub problems_source: ProblemsSource,
+    /// The window's problems counted in its files (after `limit`), when they could be read.
+    pub counted: Option<u64>,
+    /// Why they were not counted, when they were not.
+    pub not_counted: Option<String>,
+    /// The spec's `[estimate] problems`.
+    pub declared: Option<u64>,
+    /// Samples per problem (`[generate] n`).
+    pub samples_per_problem: u32,
+    /// Samples of one generate step.
+    pub samples_per_run: Option<u64>,
+    /// Generate steps.
+    pub generate_steps: usize,
+    /// Samples over every generate step.
+    pub samples_total: Option<u64>,
+    /// Set when the count and the spec's `[estimate] problems` disagree.
+    pub mismatch: Option<String>,
+}
+
 /// The whole plan's estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
     /// Study name.
     pub study: String,
+    /// The problems and samples of the benchmark.
+    pub benchmark: BenchmarkEstimate,
     /// Steps per kind.
     pub counts: std::collections::BTreeMap<&'static str, usize>,
     /// Every step.
@@ -59,41 +121,66 @@ pub struct Estimate {
     pub model: serde_json::Value,
 }
 
-fn problems(study: &Study) -> Option<f64> {
+/// The benchmark side; `counted` is the window's problems counted in its files, or why they
+/// could not be.
+fn benchmark(study: &Study, counted: Result<u64, String>) -> BenchmarkEstimate {
     let s = &study.spec.spec;
-    if let Some(p) = s.estimate.problems {
-        return Some(p as f64);
-    }
-    let counted = {
-        let path = study.spec.resolve(&s.benchmark.problems);
-        let plain = path.extension().is_some_and(|e| e == "jsonl");
-        if plain {
-            std::fs::read_to_string(&path)
-                .ok()
-                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
-        } else {
-            None
-        }
+    let b = &s.benchmark;
+    let (counted, not_counted) = match counted {
+        Ok(c) => (Some(b.limit.map_or(c, |l| c.min(l as u64))), None),
+        Err(why) => (None, Some(why)),
     };
-    match (counted, s.benchmark.limit) {
-        (Some(c), Some(l)) => Some(c.min(l) as f64),
-        (Some(c), None) => Some(c as f64),
-        (None, Some(l)) => Some(l as f64),
-        (None, None) => None,
+    let declared = s.estimate.problems;
+    let (problems, problems_source) = match (counted, declared, b.limit) {
+        (Some(c), _, _) => (Some(c), ProblemsSource::Counted),
+        (None, Some(d), _) => (Some(d), ProblemsSource::Estimate),
+        (None, None, Some(l)) => (Some(l as u64), ProblemsSource::Limit),
+        (None, None, None) => (None, ProblemsSource::Unknown),
+    };
+    let mismatch = match (counted, declared) {
+        (Some(c), Some(d)) if c != d => Some(format!(
+            "the benchmark window holds {c} problems but [estimate] problems says {d}; the estimate uses {c}"
+        )),
+        _ => None,
+    };
+    let generate_steps =
+        study.plan.steps.iter().filter(|st| st.kind == StepKind::Generate).count();
+    let n = s.generate.n;
+    let samples_per_run = problems.map(|p| p * u64::from(n));
+    BenchmarkEstimate {
+        release: b.lcb_release().map(|r| r.tag()),
+        window: b.selection().describe(),
+        problems,
+        problems_source,
+        counted,
+        not_counted,
+        declared,
+        samples_per_problem: n,
+        samples_per_run,
+        generate_steps,
+        samples_total: samples_per_run.map(|r| r * generate_steps as u64),
+        mismatch,
     }
 }
 
 /// Estimates every step of the study; a train config `planner` refuses is an error naming its
-/// step.
-pub fn estimate(study: &Study, planner: &dyn TrainPlanner) -> Result<Estimate, StudyError> {
+/// step. `counted` is the number of problems in the benchmark window, counted from its files
+/// by the caller, or why they could not be counted (the files are not there).
+pub fn estimate(
+    study: &Study,
+    planner: &dyn TrainPlanner,
+    counted: Result<u64, String>,
+) -> Result<Estimate, StudyError> {
     let s = &study.spec.spec;
     let e = &s.estimate;
     let completion = e
         .completion_tokens
         .unwrap_or_else(|| s.generate.max_tokens.map_or(1024.0, |m| f64::from(m) / 2.0));
-    let problems = problems(study);
+    let benchmark = benchmark(study, counted);
+    let problems = benchmark.problems.map(|p| p as f64);
     let mut out = Estimate {
         study: s.study.name.clone(),
+        benchmark,
         counts: crate::plan::count_by_kind(&study.plan),
         steps: Vec::new(),
         train_tokens: 0.0,

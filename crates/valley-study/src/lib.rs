@@ -56,7 +56,9 @@ mod study;
 mod verify;
 
 pub use error::{SpecError, StudyError};
-pub use estimate::{Estimate, StepEstimate, TrainPlanner, estimate};
+pub use estimate::{
+    BenchmarkEstimate, Estimate, ProblemsSource, StepEstimate, TrainPlanner, estimate,
+};
 pub use exec::{Job, execute};
 pub use plan::{Action, Plan, RunInfo, Step, StepKind, count_by_kind, expand};
 pub use provenance::{GIT_REVISION, MANIFEST, Provenance};

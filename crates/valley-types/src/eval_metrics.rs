@@ -115,14 +115,21 @@ pub struct EvalMetrics {
     /// The metrics of every judged sample (written at the top level of the file).
     #[serde(flatten)]
     pub overall: EvalSummary,
-    /// pass@1 when only the code after `</think>` is graded (LiveCodeBench's rule gives
-    /// `pass_at_1`); `None` when the evaluation did not compute it.
+    /// pass@1 when only the code after a closed `</think>` is graded (a response without a
+    /// think block: its last fenced block), beside `pass_at_1` under `extract_mode`
+    /// (LiveCodeBench's rule by default); `None` when the evaluation did not compute it.
     #[serde(default)]
     pub pass_at_1_after_think: Option<f64>,
     /// The judge profile whose verdicts were reproduced (`lcb`, `taco`, …).
     pub profile: String,
     /// Which code of a response was graded.
     pub extract_mode: ExtractMode,
+    /// Samples per extraction rule, when the generations' prompt styles chose another of
+    /// LiveCodeBench's rules for some (a `GenericBase` generation is graded whole, as
+    /// LiveCodeBench grades base models); empty (and not written) when every sample was graded
+    /// under `extract_mode`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extract_modes: BTreeMap<String, u64>,
     /// The completion budget given on the command line (`None`: each generation's own).
     pub max_tokens: Option<u64>,
     /// How the pass@1 interval was drawn.

@@ -339,10 +339,14 @@ pub(crate) struct EvalArgs {
     /// Tokenizer to count response tokens when the generations carry no count.
     #[arg(long, value_name = "PATH")]
     pub(crate) tokenizer: Option<PathBuf>,
-    /// Which code is graded: after-think (only after `</think>`; unclosed reasoning submits
-    /// nothing; no think block: the last fenced block), lenient, last-block, or lcb.
-    #[arg(long, default_value = "after-think", value_name = "MODE")]
-    pub(crate) extract: String,
+    /// Which code is graded [default: the profile's, as `valley judge`: for lcb, LiveCodeBench's
+    /// own rule (the lines between the last two lines holding a triple backtick, anywhere in the
+    /// output; the whole output for generations made with the GenericBase style); for taco and
+    /// strict, lenient]: lcb, lcb-codellama, lcb-base, after-think (only after `</think>`;
+    /// unclosed reasoning submits nothing; no think block: the last fenced block), lenient or
+    /// last-block, for every generation. pass@1 under after-think is reported beside it.
+    #[arg(long, value_name = "MODE")]
+    pub(crate) extract: Option<String>,
     /// Whose verdicts to reproduce: lcb, taco, taco-strict, strict.
     #[arg(long, default_value = "lcb", value_name = "PROFILE")]
     pub(crate) profile: String,

@@ -24,7 +24,16 @@ pub fn report_markdown(metrics: &EvalMetrics, problems: &Path, generations: &Pat
     );
     let _ = writeln!(r, "- generations: `{}`", generations.display());
     let _ = writeln!(r, "- judge profile: `{}` (python {})", metrics.profile, metrics.python);
-    let _ = writeln!(r, "- extraction policy: `{}`: {}", mode.name(), extract_policy_text(mode));
+    let _ = writeln!(r, "- extraction policy: `{}`: {}", mode.name(), mode.describe());
+    if !metrics.extract_modes.is_empty() {
+        let parts: Vec<String> =
+            metrics.extract_modes.iter().map(|(k, v)| format!("`{k}` {v}")).collect();
+        let _ = writeln!(
+            r,
+            "- by the generations' prompt styles, as LiveCodeBench does: {}",
+            parts.join(", ")
+        );
+    }
     let _ = writeln!(
         r,
         "- completion budget: {}",
@@ -51,6 +60,13 @@ pub fn report_markdown(metrics: &EvalMetrics, problems: &Path, generations: &Pat
     let ci =
         overall.pass_at_1_ci95.map_or_else(String::new, |c| format!(" [{:.4}, {:.4}]", c.lo, c.hi));
     let _ = writeln!(r, "| pass@1 (95% CI) | {}{ci} |", format_rate(overall.pass_at_1));
+    if mode != ExtractMode::AfterThink {
+        let _ = writeln!(
+            r,
+            "| pass@1, only code after a closed `</think>` | {} |",
+            format_rate(metrics.pass_at_1_after_think)
+        );
+    }
     for (k, v) in &overall.pass_at_k {
         if k != "pass@1" {
             let _ = writeln!(r, "| {k} | {v:.4} |");
@@ -65,6 +81,20 @@ pub fn report_markdown(metrics: &EvalMetrics, problems: &Path, generations: &Pat
     let _ = writeln!(r, "| think-tag rate | {} |", format_rate(overall.think_tag_rate));
     let _ = writeln!(r, "| closed-think rate | {} |", format_rate(overall.closed_think_rate));
     let _ = writeln!(r, "| no-code rate | {} |", format_rate(overall.no_code_rate));
+    if let Some(d) = &overall.failure_decomposition {
+        let _ = writeln!(
+            r,
+            "\n## Where the samples ended\n\nEach sample in the first that applies: passed, else not finished (cut at the token budget), else no code (finished, nothing to run), else failed (ran, did not pass).\n\n| passed | not finished | no code | failed |\n| --- | --- | --- | --- |\n| {:.4} | {:.4} | {:.4} | {:.4} |",
+            d.passed, d.not_finished, d.no_code, d.failed
+        );
+        if overall.completion_unknown > 0 {
+            let _ = writeln!(
+                r,
+                "\n{} samples say nothing of how they ended (no finish reason, no token count): they are classed by their code, not as not finished.",
+                overall.completion_unknown
+            );
+        }
+    }
     let _ = writeln!(r, "\n## Verdicts\n\n| verdict | samples |\n| --- | --- |");
     for (v, c) in &overall.verdicts {
         let _ = writeln!(r, "| {v} | {c} |");
@@ -123,20 +153,4 @@ fn length_cells(s: &LengthStats) -> Vec<String> {
 /// A rate with four decimals, or `n/a`.
 pub fn format_rate(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |x| format!("{x:.4}"))
-}
-
-fn extract_policy_text(mode: ExtractMode) -> &'static str {
-    match mode {
-        ExtractMode::AfterThink => {
-            "only code after `</think>` is graded; a response that opens `<think>` and never closes it has no gradable code; a response with no think block is graded on its last fenced block"
-        }
-        ExtractMode::Lenient => {
-            "after-think, then the last complete block anywhere, then an unclosed final block"
-        }
-        ExtractMode::LastBlock => "the last complete fenced block anywhere, reasoning included",
-        ExtractMode::Lcb => {
-            "LiveCodeBench's rule: the lines between the last two lines containing a triple backtick"
-        }
-        m @ (ExtractMode::LcbCodellama | ExtractMode::LcbBase) => m.describe(),
-    }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
+use valley_types::PromptStyle;
 
 use super::step::{Input, RunInfo, Step};
 use crate::error::StudyError;
@@ -78,6 +79,26 @@ impl Builder<'_> {
 
     pub(super) fn display(&self, name: &str) -> String {
         self.student(name).display.clone().unwrap_or_else(|| name.to_owned())
+    }
+
+    /// The prompt style of a student's runs, and the spec's text for it when the spec sets one:
+    /// `[generate] prompt-style` when set (other than `auto`), else LiveCodeBench's registry
+    /// style for the student's hub id, its folder's name, its display name, its key or
+    /// `[generate] model-name` (a run trained from the student is prompted as the student: its
+    /// checkpoint's name says nothing), else `OpenAIChat`.
+    pub(super) fn prompt_style(&self, name: &str) -> (PromptStyle, Option<&str>) {
+        if let Some(s) = self.spec.spec.generate.prompt_style.as_deref().filter(|s| *s != "auto") {
+            // the spec check refused a style that does not parse
+            return (s.parse().unwrap_or_default(), Some(s));
+        }
+        let st = self.student(name);
+        let folder = st.path.as_ref().and_then(|p| p.file_name()).map(|f| f.to_string_lossy());
+        let served = self.spec.spec.generate.model_name.as_deref();
+        let found = [st.hub.as_deref(), folder.as_deref(), st.display.as_deref(), Some(name), served]
+            .into_iter()
+            .flatten()
+            .find_map(PromptStyle::for_model);
+        (found.unwrap_or_default(), None)
     }
 
     /// The student's own weights: a path (hashed) or a hub id (named).

@@ -43,7 +43,7 @@ impl Builder<'_> {
         if e.allow_weak_sandbox {
             args.push("--allow-weak-sandbox".into());
         }
-        let settings = json!({
+        let mut settings = json!({
             "profile": e.profile,
             "extract": e.extract,
             "timeout": e.timeout,
@@ -54,6 +54,11 @@ impl Builder<'_> {
             "max_tokens": g.max_tokens,
             "select": spec.benchmark.select_args(),
         });
+        if e.extract.is_none() {
+            // `valley eval` grades by the profile's rule since issue 13 (LiveCodeBench's for
+            // `lcb`, after-think before): evaluations made under the old default are redone
+            settings["default_extract"] = json!(2);
+        }
         let ei = self.push(Step {
             id: format!("eval/{}", run.id),
             kind: StepKind::Eval,

@@ -3,6 +3,7 @@
 //! endpoint the spec names.
 
 use serde_json::{Value, json};
+use valley_types::PromptStyle;
 
 use super::builder::{Builder, path_str, push_opt};
 use super::step::{Action, Input, OUT, RunInfo, Step, StepKind};
@@ -46,7 +47,13 @@ impl Builder<'_> {
         push_opt(&mut args, "--max-tokens", g.max_tokens.map(|v| v.to_string()));
         push_opt(&mut args, "--seed", g.seed.map(|v| v.to_string()));
         push_opt(&mut args, "--api", g.api.clone());
-        push_opt(&mut args, "--prompt-style", g.prompt_style.clone());
+        let (style, given) = self.prompt_style(&run.student);
+        // the style as the spec gives it, else a registry style other than the generic one, so
+        // the keys of studies whose prompts did not change stay as they were
+        let style_key = given.map(str::to_owned).or_else(|| {
+            (style != PromptStyle::OpenAIChat).then(|| style.name().to_owned())
+        });
+        args.extend(["--prompt-style".into(), style.name().into()]);
         let extra_body = serde_json::to_value(&g.extra_body).unwrap_or_default();
         if !g.extra_body.is_empty() {
             args.extend(["--extra-body".into(), extra_body.to_string()]);
@@ -104,7 +111,7 @@ impl Builder<'_> {
             "top_p": g.top_p,
             "seed": g.seed,
             "api": g.api,
-            "prompt_style": g.prompt_style,
+            "prompt_style": style_key,
             "limit": spec.benchmark.limit,
             "select": spec.benchmark.select_args(),
         });

@@ -225,6 +225,42 @@ impl LoadedSpec {
         if s.generate.n == 0 {
             return Err(self.invalid(text, "n", "expected at least 1".into()));
         }
+        if let Some(style) = &g.prompt_style
+            && style != "auto"
+        {
+            style
+                .parse::<valley_types::PromptStyle>()
+                .map_err(|m| self.invalid(text, "prompt-style", m))?;
+        }
+        self.check_benchmark(text)
+    }
+
+    /// The benchmark's release and window parse, and the window is not empty by construction.
+    fn check_benchmark(&self, text: &str) -> Result<(), SpecError> {
+        let b = &self.spec.benchmark;
+        if let Some(r) = &b.release {
+            r.parse::<valley_types::LcbRelease>().map_err(|m| self.invalid(text, "release", m))?;
+        }
+        let mut days = [None, None];
+        for (slot, (key, v)) in
+            days.iter_mut().zip([("start-date", &b.start_date), ("end-date", &b.end_date)])
+        {
+            if let Some(v) = v {
+                let d = v
+                    .parse::<valley_types::Day>()
+                    .map_err(|m| self.invalid(text, key, format!("`{v}`: {m}")))?;
+                *slot = Some(d);
+            }
+        }
+        if let [Some(start), Some(end)] = days
+            && start > end
+        {
+            return Err(self.invalid(
+                text,
+                "start-date",
+                format!("{start} is after end-date {end}: no problem could match"),
+            ));
+        }
         Ok(())
     }
 
@@ -332,7 +368,9 @@ endpoint = "http://127.0.0.1:1/v1"
     fn minimal_spec_loads_with_defaults() {
         let s = LoadedSpec::parse(Path::new("/x/study.toml"), MINIMAL).unwrap();
         assert_eq!(s.out, PathBuf::from("/x/study-out"));
-        assert_eq!(s.spec.generate.n, 1);
+        let g = &s.spec.generate;
+        // LiveCodeBench's runner defaults
+        assert_eq!((g.n, g.temperature, g.top_p), (10, 0.2, 0.95));
         assert_eq!(s.spec.eval.profile, "lcb");
         assert!(s.spec.report.enabled);
         assert_eq!(s.resolve(Path::new("p.jsonl")), PathBuf::from("/x/p.jsonl"));
@@ -350,5 +388,36 @@ endpoint = "http://127.0.0.1:1/v1"
         check("[[runs]]\nstudents = [\"x\"]\ndata = []\n", Err("no student named `x`"));
         check("[[runs]]\nstudents = [\"s\"]\ndata = [\"d/1\"]\n", Err("`d/1` is no dataset part"));
         check("baselines = 1\n", Err("study.toml"));
+    }
+
+    /// Issue 13: the benchmark window and the prompt style are checked when the spec loads,
+    /// each refusal naming its line and field.
+    #[test]
+    fn bad_windows_and_styles_name_their_field() {
+        let with = |bench: &str, generate: &str| {
+            MINIMAL
+                .replace("problems = \"p.jsonl\"\n", &format!("problems = \"p\"\n{bench}"))
+                .replace("[generate]\n", &format!("[generate]\n{generate}"))
+        };
+        let parse = |text: String| {
+            LoadedSpec::parse(Path::new("/x/study.toml"), &text)
+                .map(|s| s.spec.benchmark)
+                .map_err(|e| e.to_string())
+        };
+        let window =
+            "release = \"release_v5\"\nstart-date = \"2024-08-01\"\nend-date = \"2025-02-01\"\n";
+        let b = parse(with(window, "prompt-style = \"CodeQwenInstruct\"\n")).unwrap();
+        assert_eq!(b.lcb_release().map(|r| r.tag()).as_deref(), Some("release_v5"));
+        assert_eq!(b.selection().describe(), "contest_date in [2024-08-01, 2025-02-01]");
+        assert!(parse(with("", "prompt-style = \"auto\"\n")).is_ok());
+        for (bench, generate, want) in [
+            ("release = \"v9\"\n", "", "study.toml:6: field `release`"),
+            ("start-date = \"2024-13-01\"\n", "", "study.toml:6: field `start-date`"),
+            ("start-date = \"2025-01-01\"\nend-date = \"2024-01-01\"\n", "", "after end-date"),
+            ("", "prompt-style = \"Claude3\"\n", "field `prompt-style`"),
+        ] {
+            let e = parse(with(bench, generate)).unwrap_err();
+            assert!(e.contains(want), "{e} does not contain {want}");
+        }
     }
 }

@@ -36,6 +36,24 @@ pub struct BenchmarkSpec {
 }
 
 impl BenchmarkSpec {
+    /// The LiveCodeBench release the spec names (one that does not parse is left out here; the
+    /// spec check refuses it).
+    pub fn lcb_release(&self) -> Option<valley_types::LcbRelease> {
+        self.release.as_deref().and_then(|r| r.parse().ok())
+    }
+
+    /// The row filter the spec names (dates that do not parse are left out here; the spec check
+    /// refuses them).
+    pub fn selection(&self) -> valley_types::ProblemSelection {
+        let day = |d: &Option<String>| d.as_deref().and_then(|d| d.parse().ok());
+        valley_types::ProblemSelection {
+            start_date: day(&self.start_date),
+            end_date: day(&self.end_date),
+            platforms: self.platform.clone(),
+            difficulties: self.difficulty.clone(),
+        }
+    }
+
     /// The selection flags `valley generate` and `valley eval` share.
     pub fn select_args(&self) -> Vec<String> {
         let mut args = Vec::new();
@@ -62,8 +80,8 @@ impl BenchmarkSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct GenerateSpec {
-    /// Samples per problem.
-    #[serde(default = "one_u32")]
+    /// Samples per problem (LiveCodeBench's runner default: 10).
+    #[serde(default = "ten")]
     pub n: u32,
     /// Completion-token budget per sample.
     #[serde(default)]
@@ -83,7 +101,9 @@ pub struct GenerateSpec {
     /// `chat` or `completions`.
     #[serde(default)]
     pub api: Option<String>,
-    /// Prompt style (`openai-chat`, `user-only`, …).
+    /// Prompt style, by LiveCodeBench's names (`CodeQwenInstruct`, `LLaMa3`, `OpenAIChat`, …)
+    /// [default: `auto`, LiveCodeBench's registry style for each student's model; a run trained
+    /// from a student is prompted as that student].
     #[serde(default)]
     pub prompt_style: Option<String>,
     /// Server-specific request fields (`valley generate --extra-body`), e.g.
@@ -212,7 +232,8 @@ pub struct EstimateSpec {
     /// Model FLOPs utilisation of sampling (decoding is memory-bound).
     #[serde(default = "default_decode_mfu")]
     pub decode_mfu: f64,
-    /// Problems, when the benchmark file is not there to count.
+    /// The benchmark window's problems, for when its files are not there to count (`--dry-run`
+    /// counts them when they are, and warns when the two disagree).
     #[serde(default)]
     pub problems: Option<u64>,
 }
@@ -225,6 +246,10 @@ impl Default for EstimateSpec {
 
 pub(super) fn one_u32() -> u32 {
     1
+}
+
+fn ten() -> u32 {
+    10
 }
 
 fn yes() -> bool {

@@ -8,7 +8,6 @@ use valley_eval::{
     write_outputs,
 };
 use valley_metrics::Bootstrap;
-use valley_types::ExtractMode;
 
 use crate::args::{EvalArgs, JudgeSettings};
 use crate::commands::benchmark;
@@ -16,21 +15,9 @@ use crate::commands::judge::{Settings, with_progress};
 use crate::printer;
 
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
-    let extract: ExtractMode =
-        args.extract.parse().map_err(|e: String| anyhow::anyhow!("--extract: {e}"))?;
     if args.k.contains(&0) {
         bail!("--k: values must be at least 1");
     }
-    let config = EvalConfig {
-        extract,
-        ks: args.k.clone(),
-        bootstrap: Bootstrap {
-            resamples: args.bootstrap_resamples,
-            seed: args.bootstrap_seed,
-            ..Bootstrap::default()
-        },
-        max_tokens: args.max_tokens,
-    };
     let settings = Settings::parse(&JudgeSettings {
         problems: args.problems.clone(),
         problem_format: args.problem_format.clone(),
@@ -40,9 +27,22 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         timeout: args.timeout,
         memory_mb: args.memory_mb,
         float_tol: None,
-        extract: Some(args.extract.clone()),
+        extract: args.extract.clone(),
         allow_weak_sandbox: args.allow_weak_sandbox,
     })?;
+    // The profile's rule unless --extract names one; LiveCodeBench's follows each generation's
+    // prompt style as LiveCodeBench does, an explicit --extract applies to every generation.
+    let config = EvalConfig {
+        extract: settings.extract,
+        by_prompt_style: args.extract.is_none(),
+        ks: args.k.clone(),
+        bootstrap: Bootstrap {
+            resamples: args.bootstrap_resamples,
+            seed: args.bootstrap_seed,
+            ..Bootstrap::default()
+        },
+        max_tokens: args.max_tokens,
+    };
     let benchmark = benchmark::resolve(&args.problems, &args.benchmark)?;
     let problems = load_benchmark(&benchmark, settings.format)?;
     if problems.problems.is_empty() {
@@ -78,17 +78,25 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
     write_outputs(&args.out, &evaluation, &report)?;
 
     let overall = &metrics.overall;
-    let human = format!(
-        "{} samples of {} problems -> {}\n  pass@1 {} {}, completion {}, think-tag {}, no-code {}\n",
+    let mut human = format!(
+        "{} samples of {} problems -> {}\n  pass@1 {} {} ({} extraction; after-think {}), completion {}, think-tag {}, no-code {}\n",
         overall.n_samples,
         overall.n_problems,
         args.out.display(),
         format_rate(overall.pass_at_1),
         overall.pass_at_1_ci95.map_or_else(String::new, |c| format!("[{:.4}, {:.4}]", c.lo, c.hi)),
+        metrics.extract_mode.name(),
+        format_rate(metrics.pass_at_1_after_think),
         format_rate(overall.completion_rate),
         format_rate(overall.think_tag_rate),
         format_rate(overall.no_code_rate),
     );
+    if let Some(d) = &overall.failure_decomposition {
+        human.push_str(&format!(
+            "  samples: passed {:.4}, not finished {:.4}, no code {:.4}, failed {:.4}\n",
+            d.passed, d.not_finished, d.no_code, d.failed
+        ));
+    }
     printer::summary(args.json, metrics, &human)?;
     let judge_errors = overall.verdicts.get("JUDGE_ERROR").copied().unwrap_or(0);
     if judge_errors > 0 {

@@ -140,8 +140,27 @@ impl valley_study::TrainPlanner for TrainPlans {
     }
 }
 
+/// The benchmark window's problems, counted in its files as `generate` and `eval` read them; the
+/// reason when they are not there. A row that cannot be read is an error.
+fn count_window(study: &Study) -> anyhow::Result<Result<u64, String>> {
+    let b = &study.spec.spec.benchmark;
+    let problems = study.spec.resolve(&b.problems);
+    if !problems.exists() {
+        return Ok(Err(format!("{} is not there to count", problems.display())));
+    }
+    let bench = match valley_eval::Benchmark::resolve(&problems, b.lcb_release(), b.selection()) {
+        Ok(bench) => bench,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let count = valley_eval::count_benchmark(&bench)
+        .with_context(|| format!("cannot count the problems of [benchmark] in {}", study.spec.path.display()))?;
+    Ok(Ok(count))
+}
+
 fn dry_run(study: &Study, json: bool) -> anyhow::Result<u8> {
-    let est = valley_study::estimate(study, &TrainPlans).context("cannot estimate the study")?;
+    let counted = count_window(study)?;
+    let est = valley_study::estimate(study, &TrainPlans, counted)
+        .context("cannot estimate the study")?;
     let mut human = String::new();
     let _ = writeln!(
         human,
@@ -177,6 +196,30 @@ fn dry_run(study: &Study, json: bool) -> anyhow::Result<u8> {
         study.spec.spec.estimate.decode_mfu,
         study.spec.spec.estimate.gpu_flops / 1e12,
     );
+    let b = &est.benchmark;
+    let source = match &b.not_counted {
+        Some(why) => format!("{}: {why}", b.problems_source.describe()),
+        None => b.problems_source.describe().to_owned(),
+    };
+    let unknown = || "?".to_owned();
+    let _ = writeln!(
+        human,
+        "benchmark: {}{}: {} problems ({source}) x {} samples = {} samples per run, {} over {} generate steps",
+        b.release.as_ref().map_or_else(String::new, |r| format!("LiveCodeBench {r}, ")),
+        b.window,
+        b.problems.map_or_else(unknown, |p| p.to_string()),
+        b.samples_per_problem,
+        b.samples_per_run.map_or_else(unknown, |p| p.to_string()),
+        b.samples_total.map_or_else(unknown, |p| p.to_string()),
+        b.generate_steps,
+    );
+    if let Some(m) = &b.mismatch {
+        if json {
+            // the human lines are not printed
+            tracing::warn!("{m}");
+        }
+        let _ = writeln!(human, "warning: {m}");
+    }
     printer::summary(json, &est, &human)?;
     Ok(crate::exit::SUCCESS)
 }
