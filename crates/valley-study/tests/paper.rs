@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use valley_study::{Action, StepKind, Study, TrainPlanner, count_by_kind, estimate};
+use valley_study::{Action, ProblemsSource, StepKind, Study, TrainPlanner, count_by_kind, estimate};
 
 fn paper() -> Study {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
@@ -92,7 +92,8 @@ impl TrainPlanner for ConfigEpochs {
 #[test]
 fn dry_run_estimates_follow_six_n_d() {
     let study = paper();
-    let est = estimate(&study, &ConfigEpochs).unwrap();
+    let not_there = || Err("the LiveCodeBench files are not there".to_owned());
+    let est = estimate(&study, &ConfigEpochs, not_there()).unwrap();
     let s = est.steps.iter().find(|s| s.id == "train/qwen2.5/scaling-1000").unwrap();
     // 1,000 examples x 12,000 tokens x 5 epochs.
     assert_eq!(s.train_tokens, Some(6.0e7));
@@ -101,7 +102,23 @@ fn dry_run_estimates_follow_six_n_d() {
     let hours = flops / (989e12 * 0.4) / 3600.0;
     assert!((s.gpu_hours.unwrap() - hours).abs() / hours < 1e-12);
     let g = est.steps.iter().find(|s| s.id == "generate/qwen2.5/base").unwrap();
-    assert_eq!(g.generate_tokens, Some(279.0 * (600.0 + 16000.0)));
+    // the window's 279 problems (from [estimate]: the files are not here) x 10 samples each
+    assert_eq!(g.generate_tokens, Some(279.0 * 10.0 * (600.0 + 16000.0)));
+    let b = &est.benchmark;
+    assert_eq!(b.release.as_deref(), Some("release_v5"));
+    assert_eq!(b.window, "contest_date in [2024-08-01, 2025-02-01]");
+    assert_eq!((b.problems, b.problems_source), (Some(279), ProblemsSource::Estimate));
+    assert_eq!(b.not_counted.as_deref(), Some("the LiveCodeBench files are not there"));
+    assert_eq!((b.samples_per_problem, b.samples_per_run), (10, Some(2790)));
+    assert_eq!((b.generate_steps, b.samples_total), (16, Some(16 * 2790)));
+    assert_eq!(b.mismatch, None);
+    // counted in the files, the count wins and a different [estimate] is called out
+    let counted = estimate(&study, &ConfigEpochs, Ok(270)).unwrap().benchmark;
+    assert_eq!((counted.problems, counted.problems_source), (Some(270), ProblemsSource::Counted));
+    assert_eq!(counted.samples_total, Some(16 * 2700));
+    let m = counted.mismatch.unwrap();
+    assert!(m.contains("holds 270 problems but [estimate] problems says 279"), "{m}");
+    assert_eq!(estimate(&study, &ConfigEpochs, Ok(279)).unwrap().benchmark.mismatch, None);
     // 30K is 30x the 1K run's cost; the total adds up the steps.
     let s30 = est.steps.iter().find(|s| s.id == "train/qwen2.5/scaling-30000").unwrap();
     assert!((s30.gpu_hours.unwrap() / s.gpu_hours.unwrap() - 30.0).abs() < 1e-9);
@@ -132,4 +149,54 @@ fn extra_body_goes_to_every_generate_step() {
         assert!(b.settings.get("extra_body").is_none(), "{}", b.settings);
     }
     assert_eq!(generates, 16);
+}
+
+/// Issue 13: each student is prompted in its LiveCodeBench style (Qwen2.5 instruct:
+/// CodeQwenInstruct, Llama-3.1 instruct: LLaMa3), its baseline and every run trained from it;
+/// `[generate] prompt-style` sets one for all, recorded as the spec gives it.
+#[test]
+fn each_student_gets_its_lcb_prompt_style() {
+    let style_of = |plan: &valley_study::Plan, id: &str| {
+        let step = &plan.steps[plan.index(id).unwrap()];
+        let Action::Valley { args } = &step.action else { panic!("{id} is no valley step") };
+        let at = args.iter().position(|a| a == "--prompt-style").expect("--prompt-style");
+        (args[at + 1].clone(), step.settings["prompt_style"].clone())
+    };
+    let plan = paper().plan;
+    for (id, style) in [
+        ("generate/qwen2.5/base", "CodeQwenInstruct"),
+        ("generate/qwen2.5/scaling-30000+difficulty-easy", "CodeQwenInstruct"),
+        ("generate/llama3.1/base", "LLaMa3"),
+        ("generate/llama3.1/scaling-1000", "LLaMa3"),
+    ] {
+        assert_eq!(style_of(&plan, id), (style.to_owned(), serde_json::json!(style)), "{id}");
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let with = text.replace("[generate]\n", "[generate]\nprompt-style = \"openai-chat\"\n");
+    assert_ne!(with, text);
+    let plan =
+        valley_study::expand(&valley_study::LoadedSpec::parse(&path, &with).unwrap()).unwrap();
+    assert_eq!(
+        style_of(&plan, "generate/llama3.1/base"),
+        ("OpenAIChat".to_owned(), serde_json::json!("openai-chat"))
+    );
+}
+
+/// Issue 13: the eval steps grade by the profile's rule (LiveCodeBench's), not after-think as
+/// before, so their keys say so; an explicit `[eval] extract` keeps its old key.
+#[test]
+fn eval_steps_grade_by_the_profiles_rule() {
+    let plan = paper().plan;
+    let step = &plan.steps[plan.index("eval/qwen2.5/base").unwrap()];
+    let Action::Valley { args } = &step.action else { panic!("not a valley step") };
+    assert!(!args.contains(&"--extract".to_owned()), "{args:?}");
+    assert_eq!(step.settings["default_extract"], 2);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let with = text.replace("[eval]\n", "[eval]\nextract = \"after-think\"\n");
+    let plan =
+        valley_study::expand(&valley_study::LoadedSpec::parse(&path, &with).unwrap()).unwrap();
+    let step = &plan.steps[plan.index("eval/qwen2.5/base").unwrap()];
+    assert!(step.settings.get("default_extract").is_none(), "{}", step.settings);
 }

@@ -1,5 +1,7 @@
 //! Issue 4: `valley eval` on hand-made cases with known answers gives the exact metrics: drafts
 //! inside reasoning, unclosed think blocks, truncated responses, no code, call-based problems.
+//! Issue 13: LiveCodeBench's extraction by default, pass@1 under after-think beside it, and the
+//! failure decomposition.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -93,6 +95,8 @@ fn hand_made_generations_give_exact_metrics() {
             "90",
             "--k",
             "1,2,8",
+            "--extract",
+            "after-think",
             "--json",
             "--allow-weak-sandbox",
             "-j",
@@ -123,6 +127,8 @@ fn hand_made_generations_give_exact_metrics() {
     assert_eq!(m["closed_think_rate"], json!(3.0 / 8.0));
     assert_eq!(m["no_code_rate"], json!(3.0 / 8.0));
     assert_eq!(m["extract_mode"], "after-think");
+    assert_eq!(m["pass_at_1_after_think"], json!(0.375));
+    assert!(m.get("extract_modes").is_none(), "every sample under --extract");
     // issue 13: passed inc/0 add/0 add/3; not finished inc/1 inc/3; no code add/1; failed inc/2
     // add/2
     assert_eq!(
@@ -167,7 +173,9 @@ fn hand_made_generations_give_exact_metrics() {
     assert!(report.contains("extraction policy: `after-think`"), "{report}");
     assert!(report.contains("## Response length"), "{report}");
 
-    // The LCB rule grades the draft inside unclosed reasoning, so the policy changes the numbers.
+    // By default, LiveCodeBench's rule: the lines between the last two fence lines, anywhere. It
+    // grades the draft inside never-closed reasoning (inc/1: AC), finds nothing in a block cut by
+    // the budget (inc/3), and takes the last of several blocks (inc/2: WA, add/0: AC).
     let out = valley(
         &[
             "eval",
@@ -177,8 +185,6 @@ fn hand_made_generations_give_exact_metrics() {
             "generations.jsonl",
             "--out",
             "ev-lcb",
-            "--extract",
-            "lcb",
             "--json",
             "--allow-weak-sandbox",
             "-j",
@@ -189,7 +195,25 @@ fn hand_made_generations_give_exact_metrics() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(m["extract_mode"], "lcb");
-    assert_ne!(m["pass_at_1"], json!(0.375));
+    assert_eq!(m["verdicts"], json!({"AC": 4, "NO_CODE": 2, "WA": 2}), "{m:#}");
+    assert_eq!(m["pass_at_1"], json!(0.5));
+    // only inc/0, add/0 and add/3 pass with code after a closed </think> (or no think block)
+    assert_eq!(m["pass_at_1_after_think"], json!(0.375));
+    // passed: inc/0 inc/1 add/0 add/3; not finished: inc/3; no code: add/1; failed: inc/2 add/2
+    assert_eq!(
+        m["failure_decomposition"],
+        json!({"passed": 0.5, "not_finished": 0.125, "no_code": 0.125, "failed": 0.25})
+    );
+    let report = std::fs::read_to_string(dir.path().join("ev-lcb/report.md")).unwrap();
+    assert!(report.contains("extraction policy: `lcb`: LiveCodeBench's rule"), "{report}");
+    assert!(
+        report.contains("| pass@1, only code after a closed `</think>` | 0.3750 |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| passed | not finished | no code | failed |\n| --- | --- | --- | --- |\n| 0.5000 | 0.1250 | 0.1250 | 0.2500 |"),
+        "{report}"
+    );
 
     // Lengths counted by a tokenizer where the server gave no count.
     let uncounted: Vec<Value> = gens
@@ -223,6 +247,8 @@ fn hand_made_generations_give_exact_metrics() {
             "500",
             "--bootstrap-seed",
             "7",
+            "--extract",
+            "after-think",
             "--json",
             "--allow-weak-sandbox",
             "-j",
@@ -244,6 +270,82 @@ fn hand_made_generations_give_exact_metrics() {
         let text = valley_test::eval_outputs(&dir.path().join(out));
         valley_test::assert_golden(&golden.join(format!("{name}.txt")), &text);
     }
+}
+
+/// Issue 13: where after-think takes other code than LiveCodeBench's rule, that code is judged
+/// for `pass_at_1_after_think` (and kept out of verdicts.jsonl); a generation made with the
+/// GenericBase style is graded on its whole output, as LiveCodeBench grades base models, unless
+/// --extract names a rule for every generation.
+#[test]
+fn after_think_and_base_model_generations_are_judged_as_they_say() {
+    let Some(_) = valley_test::judge_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tests = tests_json(&[("1\n", "2\n"), ("41\n", "42\n")], "stdin");
+    let problem = json!({"question_id": "inc", "question_content": "Print n + 1.",
+        "platform": "atcoder", "contest_date": "2024-01-01T00:00:00", "starter_code": "",
+        "difficulty": "easy", "public_test_cases": tests, "private_test_cases": "[]",
+        "metadata": "{}"});
+    let good = "print(int(input()) + 1)";
+    let mut base = generation("inc", 3, &format!("{good}\n"), "stop", 9);
+    base["prompt_style"] = json!("GenericBase");
+    let gens = [
+        // LCB: the last two lines holding a fence are the block's end and the note -> nothing;
+        // after-think: the answer's block -> AC
+        generation(
+            "inc",
+            0,
+            &format!("<think>\nok\n</think>\n{FENCE}python\n{good}\n{FENCE}\nRun it: {FENCE}python3 a.py{FENCE}\n"),
+            "stop",
+            40,
+        ),
+        // LCB: the draft in never-closed reasoning -> AC; after-think: nothing
+        generation("inc", 1, &format!("<think>\n{FENCE}python\n{good}\n{FENCE}\nhmm"), "length", 99),
+        // the same wrong program under both -> WA
+        generation("inc", 2, &format!("{FENCE}python\nprint(int(input()) + 2)\n{FENCE}"), "stop", 20),
+        // a base model's whole output: LCB's base rule -> AC; after-think: no block
+        base,
+    ];
+    let text: String = gens.iter().map(|g| format!("{g}\n")).collect();
+    std::fs::write(dir.path().join("p.jsonl"), format!("{problem}\n")).unwrap();
+    std::fs::write(dir.path().join("g.jsonl"), text).unwrap();
+    let run = |out: &str, extra: &[&str]| -> Value {
+        let mut args = vec![
+            "eval",
+            "--problems",
+            "p.jsonl",
+            "--generations",
+            "g.jsonl",
+            "--out",
+            out,
+            "--json",
+            "--allow-weak-sandbox",
+            "-j",
+            "2",
+        ];
+        args.extend(extra);
+        let out = valley(&args, dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let m = run("ev", &[]);
+    assert_eq!(m["verdicts"], json!({"AC": 2, "NO_CODE": 1, "WA": 1}), "{m:#}");
+    assert_eq!(m["pass_at_1"], json!(0.5));
+    assert_eq!(m["pass_at_1_after_think"], json!(0.25));
+    assert_eq!(m["extract_modes"], json!({"lcb": 3, "lcb-base": 1}));
+    let verdicts = std::fs::read_to_string(dir.path().join("ev/verdicts.jsonl")).unwrap();
+    assert_eq!(verdicts.lines().count(), 4, "{verdicts}");
+    assert!(!verdicts.contains("#after-think"), "{verdicts}");
+    let report = std::fs::read_to_string(dir.path().join("ev/report.md")).unwrap();
+    assert!(
+        report.contains("by the generations' prompt styles, as LiveCodeBench does: `lcb` 3, `lcb-base` 1"),
+        "{report}"
+    );
+
+    // --extract lcb: the fence rule for every generation, the base model's output included
+    let m = run("ev-lcb", &["--extract", "lcb"]);
+    assert_eq!(m["verdicts"], json!({"AC": 1, "NO_CODE": 2, "WA": 1}), "{m:#}");
+    assert_eq!(m["pass_at_1_after_think"], json!(0.25));
+    assert!(m.get("extract_modes").is_none(), "{m:#}");
 }
 
 #[test]

@@ -325,6 +325,12 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
     assert_eq!(est["steps"].as_array().unwrap().len(), 52);
     assert_eq!(est["counts"]["train"], 14);
     assert!(est["gpu_hours"].as_f64().unwrap() > 0.0);
+    // issue 13: the benchmark window and its counts (the LiveCodeBench files are not in the
+    // repository: the count is [estimate]'s)
+    let b = &est["benchmark"];
+    assert_eq!(b["release"], "release_v5");
+    assert_eq!((b["problems"].as_u64(), b["samples_per_problem"].as_u64()), (Some(279), Some(10)));
+    assert_eq!(b["problems_source"], "estimate");
     let human = valley(&["study", "run", spec.to_str().unwrap(), "--dry-run"], &repo());
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
@@ -332,6 +338,66 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
             && text.contains("GPU-hours"),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "benchmark: LiveCodeBench release_v5, contest_date in [2024-08-01, 2025-02-01]: 279 problems (from [estimate] problems: "
+        ) && text.contains(" is not there to count) x 10 samples = 2790 samples per run, 44640 over 16 generate steps"),
+        "{text}"
+    );
+}
+
+/// Issue 13: with the LiveCodeBench files there, the dry run counts the window's problems as
+/// `generate` and `eval` read them, the estimate samples that many, and an `[estimate] problems`
+/// that disagrees is called out.
+#[test]
+fn the_dry_run_counts_the_benchmark_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let lcb = dir.path().join("lcb");
+    std::fs::create_dir_all(&lcb).unwrap();
+    let row = |id: &str, date: &str| {
+        serde_json::json!({"question_id": id, "contest_date": format!("{date}T00:00:00"),
+            "platform": "atcoder", "public_test_cases": "[]", "private_test_cases": "[]",
+            "metadata": "{}"})
+        .to_string()
+    };
+    // release_v2 is test.jsonl and test2.jsonl; test3.jsonl is not read
+    let write = |name: &str, rows: &[String]| {
+        std::fs::write(lcb.join(name), rows.join("\n") + "\n").unwrap();
+    };
+    write("test.jsonl", &[row("a", "2023-05-01"), row("b", "2023-09-02")]);
+    write("test2.jsonl", &[row("c", "2023-12-01"), row("d", "2024-02-01")]);
+    write("test3.jsonl", &[row("e", "2023-10-01")]);
+    let paper = std::fs::read_to_string(repo().join("examples/paper.toml")).unwrap();
+    let spec = paper
+        .replace("problems = \"../data/livecodebench\"", "problems = \"lcb\"")
+        .replace("release = \"release_v5\"", "release = \"release_v2\"")
+        .replace("start-date = \"2024-08-01\"", "start-date = \"2023-09-01\"")
+        .replace("end-date = \"2025-02-01\"", "end-date = \"2024-01-31\"");
+    assert_eq!(spec.matches("lcb\"").count(), 1, "examples/paper.toml changed");
+    std::fs::write(dir.path().join("paper.toml"), &spec).unwrap();
+    let est = json_of(&valley(&["study", "run", "paper.toml", "--dry-run", "--json"], dir.path()));
+    let b = &est["benchmark"];
+    assert_eq!((b["counted"].as_u64(), b["declared"].as_u64()), (Some(2), Some(279)), "{b}");
+    assert_eq!((b["problems_source"].as_str(), b["samples_total"].as_u64()), (Some("counted"), Some(2 * 10 * 16)));
+    let g = est["steps"].as_array().unwrap().iter().find(|s| s["id"] == "generate/qwen2.5/base").unwrap();
+    assert_eq!(g["generate_tokens"], serde_json::json!(2.0 * 10.0 * (600.0 + 16000.0)));
+    let text = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("2 problems (counted in its files) x 10 samples"), "{text}");
+    assert!(
+        text.contains("warning: the benchmark window holds 2 problems but [estimate] problems says 279"),
+        "{text}"
+    );
+    // the count agrees with [estimate]: no warning
+    std::fs::write(dir.path().join("paper.toml"), spec.replace("problems = 279", "problems = 2")).unwrap();
+    let text = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("warning"));
+    // a row the window cannot read is an error naming its file and line
+    write("test2.jsonl", &[row("c", "2023-12-01"), "{\"question_id\": \"x\"}".into()]);
+    let out = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("test2.jsonl:2: field `contest_date`"), "{stderr}");
 }
 
 /// Issue 15: the estimate trains for the epochs `valley train` will (its default, 5, when the
@@ -475,6 +541,7 @@ sharding = "none"
 
 [generate]
 serve = true
+n = 1
 max-tokens = 8
 "#,
         bench = r.join("examples/data/leetcode-lcb.jsonl").display(),
