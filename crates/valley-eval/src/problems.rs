@@ -132,7 +132,8 @@ mod tests {
         assert_eq!(count_benchmark(&bench).unwrap(), 2);
         assert_eq!(load_benchmark(&bench, None).unwrap().problems.len(), 2);
         assert_eq!(count_benchmark(&Benchmark::file(&path)).unwrap(), 4);
-        std::fs::write(&path, format!("{}\n{{\"contest_date\": \"2024-09-01\"}}\n", rows[1])).unwrap();
+        std::fs::write(&path, format!("{}\n{{\"contest_date\": \"2024-09-01\"}}\n", rows[1]))
+            .unwrap();
         let e = count_benchmark(&Benchmark::file(&path)).unwrap_err();
         assert!(e.to_string().ends_with("test.jsonl:2: cannot read the problem"), "{e}");
     }

@@ -143,8 +143,7 @@ fn benchmark(study: &Study, counted: Result<u64, String>) -> BenchmarkEstimate {
         )),
         _ => None,
     };
-    let generate_steps =
-        study.plan.steps.iter().filter(|st| st.kind == StepKind::Generate).count();
+    let generate_steps = study.plan.steps.iter().filter(|st| st.kind == StepKind::Generate).count();
     let n = s.generate.n;
     let samples_per_run = problems.map(|p| p * u64::from(n));
     BenchmarkEstimate {

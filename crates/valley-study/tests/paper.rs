@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use valley_study::{Action, ProblemsSource, StepKind, Study, TrainPlanner, count_by_kind, estimate};
+use valley_study::{
+    Action, ProblemsSource, StepKind, Study, TrainPlanner, count_by_kind, estimate,
+};
 
 fn paper() -> Study {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/paper.toml");

@@ -294,14 +294,28 @@ fn after_think_and_base_model_generations_are_judged_as_they_say() {
         generation(
             "inc",
             0,
-            &format!("<think>\nok\n</think>\n{FENCE}python\n{good}\n{FENCE}\nRun it: {FENCE}python3 a.py{FENCE}\n"),
+            &format!(
+                "<think>\nok\n</think>\n{FENCE}python\n{good}\n{FENCE}\nRun it: {FENCE}python3 a.py{FENCE}\n"
+            ),
             "stop",
             40,
         ),
         // LCB: the draft in never-closed reasoning -> AC; after-think: nothing
-        generation("inc", 1, &format!("<think>\n{FENCE}python\n{good}\n{FENCE}\nhmm"), "length", 99),
+        generation(
+            "inc",
+            1,
+            &format!("<think>\n{FENCE}python\n{good}\n{FENCE}\nhmm"),
+            "length",
+            99,
+        ),
         // the same wrong program under both -> WA
-        generation("inc", 2, &format!("{FENCE}python\nprint(int(input()) + 2)\n{FENCE}"), "stop", 20),
+        generation(
+            "inc",
+            2,
+            &format!("{FENCE}python\nprint(int(input()) + 2)\n{FENCE}"),
+            "stop",
+            20,
+        ),
         // a base model's whole output: LCB's base rule -> AC; after-think: no block
         base,
     ];
@@ -337,7 +351,9 @@ fn after_think_and_base_model_generations_are_judged_as_they_say() {
     assert!(!verdicts.contains("#after-think"), "{verdicts}");
     let report = std::fs::read_to_string(dir.path().join("ev/report.md")).unwrap();
     assert!(
-        report.contains("by the generations' prompt styles, as LiveCodeBench does: `lcb` 3, `lcb-base` 1"),
+        report.contains(
+            "by the generations' prompt styles, as LiveCodeBench does: `lcb` 3, `lcb-base` 1"
+        ),
         "{report}"
     );
 

@@ -378,18 +378,29 @@ fn the_dry_run_counts_the_benchmark_window() {
     let est = json_of(&valley(&["study", "run", "paper.toml", "--dry-run", "--json"], dir.path()));
     let b = &est["benchmark"];
     assert_eq!((b["counted"].as_u64(), b["declared"].as_u64()), (Some(2), Some(279)), "{b}");
-    assert_eq!((b["problems_source"].as_str(), b["samples_total"].as_u64()), (Some("counted"), Some(2 * 10 * 16)));
-    let g = est["steps"].as_array().unwrap().iter().find(|s| s["id"] == "generate/qwen2.5/base").unwrap();
+    assert_eq!(
+        (b["problems_source"].as_str(), b["samples_total"].as_u64()),
+        (Some("counted"), Some(2 * 10 * 16))
+    );
+    let g = est["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "generate/qwen2.5/base")
+        .unwrap();
     assert_eq!(g["generate_tokens"], serde_json::json!(2.0 * 10.0 * (600.0 + 16000.0)));
     let text = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("2 problems (counted in its files) x 10 samples"), "{text}");
     assert!(
-        text.contains("warning: the benchmark window holds 2 problems but [estimate] problems says 279"),
+        text.contains(
+            "warning: the benchmark window holds 2 problems but [estimate] problems says 279"
+        ),
         "{text}"
     );
     // the count agrees with [estimate]: no warning
-    std::fs::write(dir.path().join("paper.toml"), spec.replace("problems = 279", "problems = 2")).unwrap();
+    std::fs::write(dir.path().join("paper.toml"), spec.replace("problems = 279", "problems = 2"))
+        .unwrap();
     let text = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
     assert!(!String::from_utf8_lossy(&text.stdout).contains("warning"));
     // a row the window cannot read is an error naming its file and line

@@ -94,10 +94,11 @@ impl Builder<'_> {
         let st = self.student(name);
         let folder = st.path.as_ref().and_then(|p| p.file_name()).map(|f| f.to_string_lossy());
         let served = self.spec.spec.generate.model_name.as_deref();
-        let found = [st.hub.as_deref(), folder.as_deref(), st.display.as_deref(), Some(name), served]
-            .into_iter()
-            .flatten()
-            .find_map(PromptStyle::for_model);
+        let found =
+            [st.hub.as_deref(), folder.as_deref(), st.display.as_deref(), Some(name), served]
+                .into_iter()
+                .flatten()
+                .find_map(PromptStyle::for_model);
         (found.unwrap_or_default(), None)
     }
 

@@ -50,9 +50,9 @@ impl Builder<'_> {
         let (style, given) = self.prompt_style(&run.student);
         // the style as the spec gives it, else a registry style other than the generic one, so
         // the keys of studies whose prompts did not change stay as they were
-        let style_key = given.map(str::to_owned).or_else(|| {
-            (style != PromptStyle::OpenAIChat).then(|| style.name().to_owned())
-        });
+        let style_key = given
+            .map(str::to_owned)
+            .or_else(|| (style != PromptStyle::OpenAIChat).then(|| style.name().to_owned()));
         args.extend(["--prompt-style".into(), style.name().into()]);
         let extra_body = serde_json::to_value(&g.extra_body).unwrap_or_default();
         if !g.extra_body.is_empty() {

@@ -152,15 +152,16 @@ fn count_window(study: &Study) -> anyhow::Result<Result<u64, String>> {
         Ok(bench) => bench,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let count = valley_eval::count_benchmark(&bench)
-        .with_context(|| format!("cannot count the problems of [benchmark] in {}", study.spec.path.display()))?;
+    let count = valley_eval::count_benchmark(&bench).with_context(|| {
+        format!("cannot count the problems of [benchmark] in {}", study.spec.path.display())
+    })?;
     Ok(Ok(count))
 }
 
 fn dry_run(study: &Study, json: bool) -> anyhow::Result<u8> {
     let counted = count_window(study)?;
-    let est = valley_study::estimate(study, &TrainPlans, counted)
-        .context("cannot estimate the study")?;
+    let est =
+        valley_study::estimate(study, &TrainPlans, counted).context("cannot estimate the study")?;
     let mut human = String::new();
     let _ = writeln!(
         human,
