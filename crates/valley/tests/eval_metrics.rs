@@ -262,7 +262,8 @@ fn hand_made_generations_give_exact_metrics() {
 
     // Issue 15: metrics.json and report.md are byte for byte those that valley wrote before
     // evaluation moved out of the binary into valley-eval (the golden files were written by
-    // that binary).
+    // that binary), with what issue 13 added since: the failure decomposition, pass@1 under
+    // after-think and LiveCodeBench's rule as the default extraction.
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     for (name, out) in
         [("eval-after-think", "ev"), ("eval-lcb", "ev-lcb"), ("eval-tokenizer", "ev-tok")]
