@@ -15,7 +15,7 @@ use serde::Serialize;
 use valley_types::Trace;
 
 use crate::io::{
-    FieldMap, ReadDatasetError, ReadDatasetErrorKind, RowReader, StagedFile, WriteDatasetError,
+    FieldMap, OutputSet, ReadDatasetError, ReadDatasetErrorKind, RowReader, WriteDatasetError,
     read_records,
 };
 use crate::text::{ngram_text, normalise, word_ngrams};
@@ -202,8 +202,10 @@ pub fn run(config: &DecontamConfig) -> Result<DecontamSummary, DecontamError> {
         ..Default::default()
     };
     let mut hit = vec![false; problems.len()];
-    let mut out = StagedFile::create(&config.out)?;
-    let mut report = config.report.as_ref().map(StagedFile::create).transpose()?;
+    // the kept rows and the report land together
+    let mut set = OutputSet::new();
+    let out = set.create(&config.out)?;
+    let report = config.report.as_ref().map(|r| set.create(r)).transpose()?;
     for row in read_records::<Trace>(&config.input, &config.fields)? {
         let (line, trace) = row?;
         summary.rows += 1;
@@ -230,9 +232,9 @@ pub fn run(config: &DecontamConfig) -> Result<DecontamSummary, DecontamError> {
             Some((p, (n, g))) => {
                 summary.removed += 1;
                 hit[p as usize] = true;
-                if let Some(r) = report.as_mut() {
+                if let Some(r) = report {
                     let problem = &problems[p as usize];
-                    r.write_record(&Contaminated {
+                    set.file(r).write_record(&Contaminated {
                         id: trace.id,
                         line,
                         benchmark_id: problem.id.clone(),
@@ -248,14 +250,11 @@ pub fn run(config: &DecontamConfig) -> Result<DecontamSummary, DecontamError> {
             }
             None => {
                 summary.kept += 1;
-                out.write_record(&trace)?;
+                set.file(out).write_record(&trace)?;
             }
         }
     }
     summary.problems_hit = hit.iter().filter(|h| **h).count() as u64;
-    out.commit()?;
-    if let Some(r) = report {
-        r.commit()?;
-    }
+    set.commit()?;
     Ok(summary)
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use valley_types::Trace;
 
-use crate::io::{FieldMap, ReadDatasetError, StagedFile, WriteDatasetError, read_records};
+use crate::io::{FieldMap, OutputSet, ReadDatasetError, WriteDatasetError, read_records};
 use crate::text::{normalise, word_ngrams};
 
 /// Which text identifies a duplicate.
@@ -162,8 +162,10 @@ pub fn run(config: &DedupConfig) -> Result<DedupSummary, DedupError> {
         return Err(DedupError::Config("shingle size must be positive".into()));
     }
     let hasher = MinHasher::default();
-    let mut out = StagedFile::create(&config.out)?;
-    let mut report = config.report.as_ref().map(StagedFile::create).transpose()?;
+    // the kept rows and the report land together
+    let mut set = OutputSet::new();
+    let out = set.create(&config.out)?;
+    let report = config.report.as_ref().map(|r| set.create(r)).transpose()?;
     let mut exact: HashMap<[u8; 32], usize> = HashMap::new();
     let mut kept: Vec<(String, u64)> = Vec::new();
     let mut sigs: Vec<[u32; PERMS]> = Vec::new();
@@ -214,8 +216,8 @@ pub fn run(config: &DedupConfig) -> Result<DedupSummary, DedupError> {
         }
         match removed {
             Some((reason, k, similarity)) => {
-                if let Some(r) = report.as_mut() {
-                    r.write_record(&Removed {
+                if let Some(r) = report {
+                    set.file(r).write_record(&Removed {
                         id: trace.id,
                         line,
                         reason,
@@ -239,16 +241,13 @@ pub fn run(config: &DedupConfig) -> Result<DedupSummary, DedupError> {
                 } else {
                     sigs.push([u32::MAX; PERMS]);
                 }
-                out.write_record(&trace)?;
+                set.file(out).write_record(&trace)?;
                 kept.push((trace.id, line));
                 summary.kept += 1;
             }
         }
     }
-    out.commit()?;
-    if let Some(r) = report {
-        r.commit()?;
-    }
+    set.commit()?;
     Ok(summary)
 }
 

@@ -128,6 +128,19 @@ impl Client {
         })
     }
 
+    /// Whether the server at `base` (a base URL such as `http://127.0.0.1:8000/v1`) answers at
+    /// all: `GET {base}/models`, where any HTTP answer (even an error status) counts; only a
+    /// request that gets no answer within `timeout` (refused, unknown host, TLS failure,
+    /// silence) is an error.
+    pub async fn probe(&self, base: &str, timeout: Duration) -> Result<(), RequestError> {
+        let url = format!("{}/models", base.trim_end_matches('/'));
+        let mut req = self.http.get(url).timeout(timeout);
+        if let Some(key) = &self.api_key {
+            req = req.bearer_auth(key);
+        }
+        req.send().await.map(drop).map_err(RequestError::Transport)
+    }
+
     /// The request body for `prompt` with `params`.
     pub fn body(&self, prompt: &PromptBody, params: &SamplingParams) -> serde_json::Value {
         let mut body = json!({

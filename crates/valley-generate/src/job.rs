@@ -30,19 +30,31 @@ use crate::journal::{Journal, JournalError};
 use crate::pool::{Pick, Pool};
 use crate::prompt::PromptBody;
 
-use settings::RESERVED_BODY_KEYS;
+use settings::{RESERVED_BODY_KEYS, check_endpoint_url};
 pub use settings::{Event, Failure, GenerateConfig, GenerateError, Summary, Task};
 
 impl GenerateConfig {
-    /// Builds the runtime object.
+    /// Builds the runtime object; every setting is checked here, before any request is sent or
+    /// any file is opened.
     pub fn init(self) -> Result<Generator, GenerateError> {
         if self.n == 0 || self.concurrency == 0 {
             return Err(GenerateError::Config("`n` and `concurrency` must be at least 1".into()));
         }
-        if !(0.0..=1.0).contains(&self.top_p) || self.temperature < 0.0 {
+        // NaN fails both comparisons, so it is refused too
+        if !(self.top_p > 0.0 && self.top_p <= 1.0)
+            || !(self.temperature >= 0.0 && self.temperature.is_finite())
+        {
             return Err(GenerateError::Config(
-                "`top-p` must be in [0, 1] and `temperature` at least 0".into(),
+                "`top-p` must be in (0, 1] and `temperature` a finite number at least 0".into(),
             ));
+        }
+        if self.request_timeout.is_zero() || self.retry.max_attempts == 0 {
+            return Err(GenerateError::Config(
+                "the request timeout must be positive and `max-attempts` at least 1".into(),
+            ));
+        }
+        for endpoint in &self.endpoints {
+            check_endpoint_url(endpoint)?;
         }
         if let Some(k) = self.extra_body.keys().find(|k| RESERVED_BODY_KEYS.contains(&k.as_str())) {
             return Err(GenerateError::Config(format!(
@@ -150,6 +162,22 @@ impl Generator {
     /// The settings.
     pub fn config(&self) -> &GenerateConfig {
         &self.config
+    }
+
+    /// Checks that every endpoint's server answers (see [`Client::probe`]) within `timeout`, so
+    /// an endpoint that refuses connections fails at once, naming it, instead of after every
+    /// sample's retries. A server that answers with an error status passes: requests will tell.
+    pub fn check_endpoints(&self, timeout: Duration) -> Result<(), GenerateError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(GenerateError::Runtime)?;
+        for endpoint in &self.config.endpoints {
+            runtime.block_on(self.client.probe(endpoint, timeout)).map_err(|source| {
+                GenerateError::Unreachable { endpoint: endpoint.clone(), source }
+            })?;
+        }
+        Ok(())
     }
 
     /// A live view of the job, for progress displays.

@@ -254,3 +254,33 @@ fn a_dead_replicas_work_goes_to_the_others() {
     assert_eq!(pool.states()[0], valley_generate::ReplicaState::Down);
     keys_once(&path, 60);
 }
+
+#[test]
+fn a_bad_endpoint_is_refused_before_any_sample_is_sent() {
+    // issue 14: a typo in the URL is a settings error, found by `init`
+    for bad in ["127.0.0.1:8000/v1", "ftp://127.0.0.1/v1", "http:///v1", "http://h/v1?x=1", "nope"]
+    {
+        let err = config(bad.into()).init().unwrap_err();
+        assert!(
+            matches!(&err, valley_generate::GenerateError::Endpoint { endpoint, .. } if endpoint == bad),
+            "{bad}: {err}"
+        );
+    }
+    // a closed port fails the probe at once, naming the endpoint
+    let base = {
+        let s = FakeOpenAi::start(FakeConfig::default()).unwrap();
+        s.base_url()
+    };
+    let generator = config(base.clone()).init().unwrap();
+    let err = generator.check_endpoints(Duration::from_secs(5)).unwrap_err();
+    assert!(err.to_string().contains(&base), "{err}");
+    // a live server passes, even on a path where it answers 404
+    let server = FakeOpenAi::start(FakeConfig::default()).unwrap();
+    config(server.base_url()).init().unwrap().check_endpoints(Duration::from_secs(5)).unwrap();
+    let wrong = format!("{}/wrong", server.base_url());
+    config(wrong).init().unwrap().check_endpoints(Duration::from_secs(5)).unwrap();
+    // with several endpoints, the one that does not answer is named
+    let two = GenerateConfig { endpoints: vec![server.base_url(), base.clone()], ..config(String::new()) };
+    let err = two.init().unwrap().check_endpoints(Duration::from_secs(5)).unwrap_err();
+    assert!(err.to_string().contains(&base), "{err}");
+}

@@ -24,6 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod admit;
 pub mod env;
 mod error;
 mod interpreter;
@@ -35,6 +36,7 @@ mod protocol;
 mod python;
 mod worker;
 
+pub use admit::AdmitProblemError;
 pub use error::{JudgeError, ParseProblemError};
 pub use interpreter::Interpreter;
 pub use judge::{Judge, JudgeConfig, Task, lcb_reference_class};

@@ -73,10 +73,15 @@ fn json_field(row: &Value, field: &'static str) -> Result<Option<Value>, ParsePr
 /// Decodes an LCB test list: a JSON array, a JSON string of one, or LCB's
 /// base64(zlib(pickle(JSON string))) encoding of the private tests.
 pub fn decode_test_list(value: &Value) -> Result<Vec<TestCase>, String> {
+    decode_tests(value).map(|(tests, _)| tests)
+}
+
+/// The tests, and whether any is marked `"testtype": "functional"`.
+fn decode_tests(value: &Value) -> Result<(Vec<TestCase>, bool), String> {
     let list = match value {
-        Value::Null => return Ok(Vec::new()),
+        Value::Null => return Ok((Vec::new(), false)),
         Value::Array(_) => value.clone(),
-        Value::String(s) if s.trim().is_empty() => return Ok(Vec::new()),
+        Value::String(s) if s.trim().is_empty() => return Ok((Vec::new(), false)),
         Value::String(s) => match serde_json::from_str::<Value>(s) {
             Ok(v) => v,
             Err(_) => serde_json::from_str(&unpack_lcb(s)?)
@@ -85,7 +90,9 @@ pub fn decode_test_list(value: &Value) -> Result<Vec<TestCase>, String> {
         _ => return Err("expected a list of tests or a string".into()),
     };
     let Value::Array(items) = list else { return Err("expected a list of tests".into()) };
-    items
+    let functional =
+        items.iter().any(|t| t.get("testtype").and_then(Value::as_str) == Some("functional"));
+    let tests = items
         .into_iter()
         .enumerate()
         .map(|(i, t)| {
@@ -95,7 +102,8 @@ pub fn decode_test_list(value: &Value) -> Result<Vec<TestCase>, String> {
                 t.get("output").cloned().ok_or_else(|| format!("test {i} has no `output`"))?;
             Ok(TestCase { input, output })
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((tests, functional))
 }
 
 fn unpack_lcb(s: &str) -> Result<String, String> {
@@ -111,11 +119,13 @@ fn unpack_lcb(s: &str) -> Result<String, String> {
 
 fn lcb(row: &Value) -> Result<Problem, ParseProblemError> {
     let mut tests = Vec::new();
+    let mut functional = false;
     for field in ["public_test_cases", "private_test_cases"] {
         if let Some(v) = row.get(field) {
-            let list = decode_test_list(v)
-                .map_err(|message| ParseProblemError::Invalid { field, message })?;
+            let (list, f) =
+                decode_tests(v).map_err(|message| ParseProblemError::Invalid { field, message })?;
             tests.extend(list);
+            functional |= f;
         }
     }
     let fn_name = match json_field(row, "metadata")? {
@@ -125,6 +135,14 @@ fn lcb(row: &Value) -> Result<Problem, ParseProblemError> {
         },
         _ => None,
     };
+    if functional && fn_name.is_none() {
+        // run as stdin programs, every candidate would fail (issue 14)
+        return Err(ParseProblemError::Invalid {
+            field: "metadata",
+            message: "the tests are functional (`testtype`) but there is no `func_name` to call"
+                .into(),
+        });
+    }
     Ok(Problem {
         question_id: problem_id(row)?,
         style: fn_name.map_or(TestStyle::Stdin, |fn_name| TestStyle::Call { fn_name }),
@@ -243,6 +261,13 @@ mod tests {
             },
             0,
         );
+        let functional = r#"[{"input": "1", "output": "2", "testtype": "functional"}]"#;
+        let e = parse_problem(
+            &json!({"question_id": "c", "public_test_cases": functional, "metadata": "{}"}),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("func_name"), "{e}");
         assert!(matches!(
             parse_problem(&json!({"x": 1}), None),
             Err(ParseProblemError::UnknownFormat)

@@ -13,7 +13,8 @@
 //! *Example.* Samples AC (finished), WA (finished), NO_CODE (cut at the budget), NO_CODE
 //! (finished) → passed 0.25, not_finished 0.25, no_code 0.25, failed 0.25.
 //!
-//! *Pitfalls.* A sample whose completion is unknown (no finish reason, no token count) is not
+//! *Pitfalls.* A sample the judge could not judge (`JUDGE_ERROR`) is left out: it is no outcome
+//! of the model, and the shares are of the judged samples. A sample whose completion is unknown (no finish reason, no token count) is not
 //! counted as cut: it is classed by its code, and `valley eval` reports the unknown count beside
 //! the decomposition (`completion_unknown`). The completion rate counts those samples as not
 //! completed, so with unknowns `not_finished` can be below 1 − completion rate − passed. What
@@ -24,13 +25,15 @@ use valley_types::FailureDecomposition;
 
 use crate::SampleOutcome;
 
-/// The decomposition of `samples`; `None` when there are none.
+/// The decomposition of the judged `samples`; `None` when there are none.
 pub fn failure_decomposition(samples: &[SampleOutcome<'_>]) -> Option<FailureDecomposition> {
-    if samples.is_empty() {
+    let judged: Vec<&SampleOutcome<'_>> =
+        samples.iter().filter(|s| !crate::summary::not_judged(s)).collect();
+    if judged.is_empty() {
         return None;
     }
     let mut counts = [0u64; 4];
-    for s in samples {
+    for s in &judged {
         let k = if s.passed {
             0
         } else if s.completed == Some(false) {
@@ -42,7 +45,7 @@ pub fn failure_decomposition(samples: &[SampleOutcome<'_>]) -> Option<FailureDec
         };
         counts[k] += 1;
     }
-    let n = samples.len() as f64;
+    let n = judged.len() as f64;
     let share = |k: usize| counts[k] as f64 / n;
     Some(FailureDecomposition {
         passed: share(0),
@@ -78,6 +81,17 @@ mod tests {
             FailureDecomposition { passed: 0.25, not_finished: 0.25, no_code: 0.25, failed: 0.25 }
         );
         assert_eq!(failure_decomposition(&[]), None);
+    }
+
+    #[test]
+    fn samples_the_judge_could_not_judge_are_left_out() {
+        let broken = SampleOutcome { verdict: "JUDGE_ERROR", ..s(false, true, Some(true)) };
+        let d = failure_decomposition(&[s(true, true, Some(true)), broken, broken]).unwrap();
+        assert_eq!(
+            d,
+            FailureDecomposition { passed: 1.0, not_finished: 0.0, no_code: 0.0, failed: 0.0 }
+        );
+        assert_eq!(failure_decomposition(&[broken]), None);
     }
 
     proptest::proptest! {

@@ -1,6 +1,10 @@
 //! The evaluation summary of a set of judged samples: every metric of `valley eval` at once.
 //!
 //! Problems are the unit of pass@k and of the bootstrap; samples are the unit of the rates.
+//! A sample the judge could not judge (`JUDGE_ERROR`, the toolkit's fault) is no outcome of the
+//! model: pass@k is over the judged samples only, and the summary says how many were not judged
+//! (issue 14). The rates of the responses themselves (completion, think tags, no code) count
+//! every sample.
 //! The caller groups samples (by difficulty, by platform) and calls [`summarize`] per group.
 
 use std::collections::BTreeMap;
@@ -29,16 +33,27 @@ pub struct SampleOutcome<'a> {
     pub verdict: &'a str,
 }
 
+/// Whether the judge could not judge this sample (`JUDGE_ERROR`): the toolkit's failure, never
+/// the model's.
+pub(crate) fn not_judged(s: &SampleOutcome<'_>) -> bool {
+    s.verdict == valley_types::Verdict::JudgeError.code()
+}
+
 /// Summarizes `samples`; pass@k is given for each of `ks` not above the fewest samples of a
 /// problem.
 pub fn summarize(samples: &[SampleOutcome<'_>], ks: &[u64], bootstrap: &Bootstrap) -> EvalSummary {
     let mut per_problem: BTreeMap<&str, Counts> = BTreeMap::new();
     let mut verdicts = BTreeMap::new();
+    let mut n_not_judged = 0;
     for s in samples {
+        *verdicts.entry(s.verdict.to_owned()).or_insert(0) += 1;
+        if not_judged(s) {
+            n_not_judged += 1;
+            continue;
+        }
         let c = per_problem.entry(s.question_id).or_default();
         c.n += 1;
         c.c += u64::from(s.passed);
-        *verdicts.entry(s.verdict.to_owned()).or_insert(0) += 1;
     }
     let counts: Vec<Counts> = per_problem.values().copied().collect();
     let min_n = counts.iter().map(|c| c.n).min().unwrap_or(0);
@@ -53,6 +68,7 @@ pub fn summarize(samples: &[SampleOutcome<'_>], ks: &[u64], bootstrap: &Bootstra
     EvalSummary {
         n_problems: counts.len() as u64,
         n_samples: samples.len() as u64,
+        n_not_judged,
         min_samples_per_problem: min_n,
         pass_at_1: mean_pass_at_k(&counts, 1),
         pass_at_1_ci95: bootstrap_mean_ci(&per_problem_p1, bootstrap),
@@ -117,6 +133,26 @@ mod tests {
         assert_eq!((d.passed, d.not_finished, d.no_code, d.failed), (0.5, 0.25, 0.0, 0.25));
         let json = serde_json::to_value(&sum).unwrap();
         assert_eq!(json["pass_at_1_ci95"], serde_json::json!([0.5, 0.5]));
+    }
+
+    #[test]
+    fn samples_the_judge_could_not_judge_are_no_failures_of_the_model() {
+        let mut broken = s("b", "```py\n```", false, Some(true));
+        broken.verdict = "JUDGE_ERROR";
+        let samples = [
+            s("a", "```py\n```", true, Some(true)),
+            s("a", "```py\n```", false, Some(true)),
+            broken,
+            broken,
+        ];
+        let sum = summarize(&samples, &[1, 2], &Bootstrap::default());
+        // pass@1 over the judged samples of the judged problems: a's 1 of 2
+        assert_eq!((sum.pass_at_1, sum.n_problems), (Some(0.5), 1));
+        assert_eq!((sum.n_samples, sum.n_not_judged), (4, 2));
+        assert_eq!(sum.verdicts.get("JUDGE_ERROR"), Some(&2));
+        assert_eq!(sum.no_code_rate, Some(0.0), "the responses' own rates count every sample");
+        let all_broken = summarize(&[broken], &[1], &Bootstrap::default());
+        assert_eq!((all_broken.pass_at_1, all_broken.n_not_judged), (None, 1));
     }
 
     #[test]

@@ -30,9 +30,8 @@ fn write(path: &Path, text: &str, files: &mut Vec<PathBuf>) -> Result<(), TrainE
     if let Some(dir) = path.parent() {
         fs_err::create_dir_all(dir).map_err(io)?;
     }
-    let tmp = path.with_extension("tmp");
-    fs_err::write(&tmp, text).map_err(io)?;
-    fs_err::rename(&tmp, path).map_err(io)?;
+    let mut staged = valley_data::io::OutputSet::new();
+    staged.write(path, text.as_bytes()).and_then(|()| staged.commit()).map_err(|e| io(e.source))?;
     files.push(path.to_path_buf());
     Ok(())
 }

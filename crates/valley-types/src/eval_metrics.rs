@@ -77,15 +77,21 @@ impl From<Interval> for [f64; 2] {
 /// Every metric of a set of judged samples (`valley_metrics::summarize` computes it).
 ///
 /// Problems are the unit of pass@k and of the bootstrap; samples are the unit of the rates.
+/// pass@k and the failure decomposition are over the judged samples only (`n_not_judged` says how
+/// many were not).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalSummary {
-    /// Problems with at least one sample.
+    /// Problems with at least one judged sample.
     pub n_problems: u64,
     /// Samples.
     pub n_samples: u64,
-    /// Fewest samples of a problem.
+    /// Samples the judge could not judge (`JUDGE_ERROR`: the toolkit's failure, not the
+    /// model's); left out of pass@k and of the failure decomposition.
+    #[serde(default)]
+    pub n_not_judged: u64,
+    /// Fewest judged samples of a problem.
     pub min_samples_per_problem: u64,
-    /// pass@1: mean over problems of passed/n.
+    /// pass@1: mean over problems of passed/n, over the judged samples.
     pub pass_at_1: Option<f64>,
     /// 95% (or the configured) bootstrap interval of pass@1 over problems.
     pub pass_at_1_ci95: Option<Interval>,

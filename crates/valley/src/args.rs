@@ -3,10 +3,14 @@
 
 mod data;
 mod judge;
+mod range;
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use self::range::{FloatRange, MAX_JOBS, MAX_RESAMPLES, MAX_TOKENS, count, jobs};
 
 pub(crate) use data::{
     DataCommand, DecontamArgs, DedupArgs, DedupKeyArg, InputArgs, LabelArgs, RenderArgs, SplitArgs,
@@ -108,10 +112,10 @@ pub(crate) struct StudyRunArgs {
     #[arg(long, value_enum)]
     pub(crate) backend: Option<StudyBackendArg>,
     /// Steps at once on the local backend [default: the spec's `[study] jobs`].
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = jobs())]
     pub(crate) jobs: Option<usize>,
     /// Extra attempts of a failed step [default: the spec's `[study] retries`].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count::<u32>(0..=100))]
     pub(crate) retries: Option<u32>,
     /// Print the summary (or the dry-run plan) as one JSON object.
     #[arg(long)]
@@ -169,10 +173,10 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "NAME", requires = "engine")]
     pub(crate) served_model_name: Option<String>,
     /// With --engine: servers to start, each on its own group of --tensor-parallel GPUs.
-    #[arg(long, default_value_t = 1, value_name = "R", requires = "engine")]
+    #[arg(long, default_value_t = 1, value_name = "R", requires = "engine", value_parser = count::<u32>(1..=MAX_JOBS))]
     pub(crate) replicas: u32,
     /// With --engine: GPUs per server (tensor parallelism).
-    #[arg(long, default_value_t = 1, value_name = "T", requires = "engine")]
+    #[arg(long, default_value_t = 1, value_name = "T", requires = "engine", value_parser = count::<u32>(1..=MAX_JOBS))]
     pub(crate) tensor_parallel: u32,
     /// With --engine: the GPUs to use, in order, T per replica [default: CUDA_VISIBLE_DEVICES,
     /// else every GPU nvidia-smi lists].
@@ -189,14 +193,14 @@ pub(crate) struct GenerateArgs {
     /// With --engine: the context window (prompt + completion tokens) the server is started with
     /// (vLLM --max-model-len, SGLang --context-length, llama.cpp --n_ctx / --ctx-size)
     /// [default: the engine's].
-    #[arg(long, value_name = "TOKENS", requires = "engine")]
+    #[arg(long, value_name = "TOKENS", requires = "engine", value_parser = count::<u32>(1..=MAX_TOKENS))]
     pub(crate) context_length: Option<u32>,
     /// With --engine: seconds a server may take to answer its health route.
-    #[arg(long, default_value_t = 1800.0, value_name = "SECONDS", requires = "engine")]
+    #[arg(long, default_value_t = 1800.0, value_name = "SECONDS", requires = "engine", value_parser = FloatRange::seconds(range::MAX_WAIT_SECONDS))]
     pub(crate) engine_timeout: f64,
     /// With --engine: restarts of a replica whose server dies, at most; then its work goes to
     /// the others.
-    #[arg(long, default_value_t = 2, value_name = "N", requires = "engine")]
+    #[arg(long, default_value_t = 2, value_name = "N", requires = "engine", value_parser = count::<u32>(0..=1000))]
     pub(crate) engine_restarts: u32,
     /// With --engine: folder of the servers' logs (`replica-<i>.log`) [default: beside --out,
     /// `<out stem>.engine/`].
@@ -221,19 +225,19 @@ pub(crate) struct GenerateArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
     /// Samples per problem (LiveCodeBench's runner default: 10).
-    #[arg(long, default_value_t = 10, value_name = "K")]
+    #[arg(long, default_value_t = 10, value_name = "K", value_parser = count::<u32>(1..=1_000_000))]
     pub(crate) n: u32,
     /// Completion-token budget per sample [default: the server's].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count::<u32>(1..=MAX_TOKENS))]
     pub(crate) max_tokens: Option<u32>,
     /// Sampling temperature (LiveCodeBench's runner default: 0.2).
-    #[arg(long, default_value_t = 0.2, value_name = "T")]
+    #[arg(long, default_value_t = 0.2, value_name = "T", value_parser = FloatRange::closed(0.0, 10.0))]
     pub(crate) temperature: f64,
     /// Nucleus-sampling mass (LiveCodeBench's runner default: 0.95).
-    #[arg(long, default_value_t = 0.95, value_name = "P")]
+    #[arg(long, default_value_t = 0.95, value_name = "P", value_parser = FloatRange::left_open(0.0, 1.0))]
     pub(crate) top_p: f64,
     /// Requests in flight at most, per server (replica or endpoint).
-    #[arg(long, default_value_t = 8, value_name = "C")]
+    #[arg(long, default_value_t = 8, value_name = "C", value_parser = count::<usize>(1..=MAX_JOBS))]
     pub(crate) concurrency: usize,
     /// Base seed; sample i is requested with seed + i [default: none sent].
     #[arg(long, value_name = "S")]
@@ -269,18 +273,18 @@ pub(crate) struct GenerateArgs {
     #[arg(long = "field", value_name = "FIELD=COLUMN")]
     pub(crate) fields: Vec<String>,
     /// Only the first N problems (after the filters below).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count::<usize>(1..=u64::MAX))]
     pub(crate) limit: Option<usize>,
     #[command(flatten)]
     pub(crate) benchmark: BenchmarkArgs,
     /// Requests per sample at most, retries on 429, 5xx and transport errors included.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = count::<u32>(1..=1000))]
     pub(crate) max_attempts: u32,
     /// Longest wait between retries, in seconds.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = FloatRange::seconds(range::MAX_WAIT_SECONDS))]
     pub(crate) max_backoff: f64,
     /// Time limit of one request, in seconds.
-    #[arg(long, default_value_t = 3600.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 3600.0, value_name = "SECONDS", value_parser = FloatRange::seconds(range::MAX_WAIT_SECONDS))]
     pub(crate) request_timeout: f64,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -334,7 +338,7 @@ pub(crate) struct EvalArgs {
     pub(crate) benchmark: BenchmarkArgs,
     /// Token budget for the completion rate: a response longer than this did not complete
     /// [default: the budget each generation was made with].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count::<u64>(1..=MAX_TOKENS))]
     pub(crate) max_tokens: Option<u64>,
     /// Tokenizer to count response tokens when the generations carry no count.
     #[arg(long, value_name = "PATH")]
@@ -354,26 +358,27 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "lcb|taco|assert")]
     pub(crate) problem_format: Option<String>,
     /// pass@k values to report (those above a problem's sample count are left out).
-    #[arg(long, value_delimiter = ',', default_value = "1,5,10,25,50,100", value_name = "K,K,...")]
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10,25,50,100", value_name = "K,K,...", value_parser = count::<u64>(1..=1_000_000))]
     pub(crate) k: Vec<u64>,
     /// Bootstrap resamples for the pass@1 interval.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = count::<u32>(1..=MAX_RESAMPLES))]
     pub(crate) bootstrap_resamples: u32,
     /// Bootstrap seed (the interval is the same for the same seed on any machine).
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub(crate) bootstrap_seed: u64,
-    /// Concurrent sandboxed interpreters [default: one per core].
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Concurrent sandboxed interpreters [default: one per core; never more than the samples to
+    /// run].
+    #[arg(long, short = 'j', value_name = "N", value_parser = jobs())]
     pub(crate) jobs: Option<usize>,
     /// Python interpreter that runs the programs; it must import numpy (`valley judge env
     /// create DIR`) [default: $VALLEY_JUDGE_PYTHON, else python3].
     #[arg(long, value_name = "PYTHON")]
     pub(crate) python: Option<String>,
     /// Per-test time limit in seconds [default: the profile's].
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = FloatRange::seconds(range::MAX_TEST_SECONDS))]
     pub(crate) timeout: Option<f64>,
     /// Memory limit per grading process in MiB [default: the profile's].
-    #[arg(long, value_name = "MIB")]
+    #[arg(long, value_name = "MIB", value_parser = count::<u64>(range::MEMORY_MB))]
     pub(crate) memory_mb: Option<u64>,
     /// Run even if the kernel denies part of the sandbox.
     #[arg(long)]
@@ -421,13 +426,13 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
     /// Bootstrap resamples for the intervals drawn from per-problem outcomes.
-    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    #[arg(long, default_value_t = 2_000, value_name = "N", value_parser = count::<u32>(1..=MAX_RESAMPLES))]
     pub(crate) bootstrap_resamples: u32,
     /// Bootstrap seed (the same seed gives the same intervals on any machine).
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub(crate) bootstrap_seed: u64,
     /// PNG size relative to the SVG (720x460).
-    #[arg(long, default_value_t = 2.0, value_name = "X")]
+    #[arg(long, default_value_t = 2.0, value_name = "X", value_parser = FloatRange::left_open(0.0, 8.0).map(|v| v as f32))]
     pub(crate) png_scale: f32,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -520,7 +525,7 @@ pub(crate) struct TrainCheckArgs {
     #[arg(long, value_name = "ENGINE")]
     pub(crate) engine: Option<String>,
     /// Traces to check (the first N rows of the data file).
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = count::<usize>(1..=u64::MAX))]
     pub(crate) sample: usize,
     /// The Python interpreter with the engine installed [default: the spec's `compute.python`].
     #[arg(long, value_name = "PY")]

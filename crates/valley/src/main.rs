@@ -26,6 +26,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// Colours only for a person at a terminal: never into a file or a pipe, and never with
+/// `NO_COLOR` set (issue 14).
+fn colour_on_stderr() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -38,7 +45,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(colour_on_stderr())
         .without_time()
         .init();
 }

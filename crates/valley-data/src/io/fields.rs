@@ -53,6 +53,16 @@ impl FieldMap {
         self.pairs.iter().find(|(f, _)| f == field).map(|(_, c)| c.as_str())
     }
 
+    /// The first mapped field whose column the row lacks, as (field, column). A column the user
+    /// named must be there: read as absent, an optional field (a candidate's `code`) would
+    /// silently become "nothing" in every row (issue 14).
+    pub fn absent_column(
+        &self,
+        row: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<(&str, &str)> {
+        self.pairs.iter().find(|(_, c)| !row.contains_key(c)).map(|(f, c)| (f.as_str(), c.as_str()))
+    }
+
     /// Renames the mapped columns of a row to their record fields. A mapped column that is absent
     /// leaves the field absent (even when a column of the field's own name exists), so decoding
     /// reports it as missing. Swaps (`--field question=response --field response=question`)
@@ -84,6 +94,10 @@ mod tests {
         let mut row = serde_json::json!({"response": "old"});
         m.apply(row.as_object_mut().unwrap());
         assert_eq!(row, serde_json::json!({}), "a mapped field never falls back to its own column");
+        let row = serde_json::json!({"output": "r"});
+        assert_eq!(m.absent_column(row.as_object().unwrap()), Some(("question", "input")));
+        let row = serde_json::json!({"output": null, "input": "q"});
+        assert_eq!(m.absent_column(row.as_object().unwrap()), None);
         let swap = FieldMap::parse(&["question=response", "response=question"]).unwrap();
         let mut row = serde_json::json!({"question": "r", "response": "q"});
         swap.apply(row.as_object_mut().unwrap());

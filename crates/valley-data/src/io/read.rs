@@ -237,6 +237,14 @@ pub fn decode_row<T: DeserializeOwned>(
     let serde_json::Value::Object(mut map) = value else {
         return Err(ReadDatasetError::row(path, row.line, Kind::NotAnObject));
     };
+    if let Some((field, column)) = fields.absent_column(&map) {
+        let kind = Kind::Field {
+            field: field.to_owned(),
+            column: Some(column.to_owned()),
+            message: "missing (the column named by --field is not in the row)".into(),
+        };
+        return Err(ReadDatasetError::row(path, row.line, kind));
+    }
     fields.apply(&mut map);
     serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|e| {
         let message = e.inner().to_string();
@@ -252,7 +260,12 @@ pub fn decode_row<T: DeserializeOwned>(
         };
         let top = field.split(['.', '[']).next().unwrap_or_default();
         let column = fields.mapped_column(top).map(str::to_owned);
-        let message = if missing { "missing".to_owned() } else { message };
+        // keep what a record's own check adds after "missing field `x`"
+        let message = match message.strip_prefix("missing field `").and_then(|r| r.split_once('`'))
+        {
+            Some((_, tail)) if missing => format!("missing{tail}"),
+            _ => message,
+        };
         ReadDatasetError::row(path, row.line, Kind::Field { field, column, message })
     })
 }

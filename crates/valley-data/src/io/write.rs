@@ -1,5 +1,8 @@
 //! Atomic output: files are written under a temporary name in their final folder and renamed into
-//! place only when every output of a command is complete.
+//! place only when every output of a command is complete. This is the one staging helper of the
+//! workspace: every command's outputs, record files and whole files (metrics, reports, figures,
+//! raw arrays) alike, go through [`OutputSet`] or [`StagedFile`]. Outputs get the permissions the
+//! user's umask gives a new file (a temporary file alone would be private to its owner).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -28,7 +31,16 @@ pub struct StagedFile {
 impl StagedFile {
     /// Starts writing `path` (compressed by its extension: `.gz`, `.zst`), creating its folder.
     pub fn create(path: impl Into<PathBuf>) -> Result<Self, WriteDatasetError> {
-        let path = path.into();
+        Self::open(path.into(), true)
+    }
+
+    /// Starts writing `path` as it is (no compression whatever its extension), creating its
+    /// folder.
+    pub fn create_raw(path: impl Into<PathBuf>) -> Result<Self, WriteDatasetError> {
+        Self::open(path.into(), false)
+    }
+
+    fn open(path: PathBuf, compress: bool) -> Result<Self, WriteDatasetError> {
         let err = |source| WriteDatasetError { path: path.clone(), source };
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -39,11 +51,13 @@ impl StagedFile {
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
+            // what `File::create` asks for; the umask then applies, as to any new file
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(&dir)
             .map_err(err)?;
         let file = tmp.reopen().map_err(err)?;
         let buf = BufWriter::with_capacity(1 << 20, file);
-        let sink = match Format::from_path(&path) {
+        let sink = match Format::from_path(&path).filter(|_| compress) {
             Some(Format::JsonlGz) => {
                 Sink::Gz(flate2::write::GzEncoder::new(buf, flate2::Compression::default()))
             }
@@ -61,6 +75,16 @@ impl StagedFile {
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// Appends raw bytes (a whole file's content, or part of it); no line is counted.
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), WriteDatasetError> {
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Plain(w) => w,
+            Sink::Gz(w) => w,
+            Sink::Zst(w) => w,
+        };
+        w.write_all(bytes).map_err(|source| WriteDatasetError { path: self.path.clone(), source })
     }
 
     /// Appends one line (the terminator is added).
@@ -120,6 +144,23 @@ impl OutputSet {
         Ok(self.files.len() - 1)
     }
 
+    /// Stages a whole file (`bytes` as they are, whatever the extension).
+    pub fn write(
+        &mut self,
+        path: impl Into<PathBuf>,
+        bytes: &[u8],
+    ) -> Result<(), WriteDatasetError> {
+        let mut file = StagedFile::create_raw(path.into())?;
+        file.write_bytes(bytes)?;
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// Whether nothing is staged.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     /// The staged output at `index`.
     pub fn file(&mut self, index: usize) -> &mut StagedFile {
         &mut self.files[index]
@@ -149,6 +190,36 @@ mod tests {
         f.write_record(&serde_json::json!({"a": 1})).unwrap();
         f.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+    }
+
+    #[test]
+    fn outputs_get_the_umask_permissions_and_whole_files_land_together() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::new();
+        set.write(dir.path().join("metrics.json"), b"{}\n").unwrap();
+        let i = set.create(dir.path().join("v.jsonl")).unwrap();
+        set.file(i).write_line(b"{}").unwrap();
+        set.write(dir.path().join("fig.png.gz"), b"raw").unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3, "staged only");
+        assert!(!dir.path().join("metrics.json").exists());
+        set.commit().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("fig.png.gz")).unwrap(), b"raw");
+        // what a plain `File::create` gets under this process's umask
+        let probe = dir.path().join("probe");
+        std::fs::File::create(&probe).unwrap();
+        let want = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+        for name in ["metrics.json", "v.jsonl", "fig.png.gz"] {
+            let got =
+                std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(got, want, "{name}");
+        }
+        // dropped before commit: nothing lands, nothing is left
+        let mut set = OutputSet::new();
+        set.write(dir.path().join("late.json"), b"{}").unwrap();
+        drop(set);
+        assert!(!dir.path().join("late.json").exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
     }
 
     #[test]

@@ -72,6 +72,23 @@ impl GenerateConfig {
     }
 }
 
+/// An endpoint must be an absolute `http` or `https` URL with a host, so a typo is found before
+/// the first request rather than after every sample has failed.
+pub(super) fn check_endpoint_url(endpoint: &str) -> Result<(), GenerateError> {
+    let invalid = |why: String| GenerateError::Endpoint { endpoint: endpoint.to_owned(), why };
+    let url = reqwest::Url::parse(endpoint).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!("scheme `{}` is not http or https", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("no host".into()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("a base URL takes no query or fragment".into()));
+    }
+    Ok(())
+}
+
 /// The request fields valley sets from its own options, which `extra_body` may not replace.
 pub(super) const RESERVED_BODY_KEYS: &[&str] =
     &["model", "messages", "prompt", "n", "stream", "temperature", "top_p", "max_tokens", "seed"];
@@ -165,6 +182,23 @@ pub enum GenerateError {
     /// The settings are invalid.
     #[error("invalid generation settings: {0}")]
     Config(String),
+    /// The endpoint is not a usable base URL.
+    #[error("invalid endpoint `{endpoint}`: {why}")]
+    Endpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The server does not answer at all (refused, unknown host, silent).
+    #[error("cannot reach the server at `{endpoint}`")]
+    Unreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// The transport error.
+        #[source]
+        source: RequestError,
+    },
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] RequestError),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::judge::JudgeSettings;
+use super::range::{FloatRange, count, jobs};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DataCommand {
@@ -44,7 +45,7 @@ pub(crate) struct SubsetsArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
     /// Subset sizes, comma-separated, in any order: `30000,10000,1000`.
-    #[arg(long, value_delimiter = ',', required = true, value_name = "N,N,...")]
+    #[arg(long, value_delimiter = ',', required = true, value_name = "N,N,...", value_parser = count::<u64>(1..=u64::MAX))]
     pub(crate) sizes: Vec<u64>,
     /// Selection seed.
     #[arg(long)]
@@ -73,7 +74,7 @@ pub(crate) struct SplitArgs {
     #[arg(long, value_enum)]
     pub(crate) by: SplitBy,
     /// Rows in each group; the split is refused (exit 1) when a group has fewer.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count::<u64>(1..=u64::MAX))]
     pub(crate) per_group: u64,
     /// Selection seed.
     #[arg(long)]
@@ -100,7 +101,7 @@ pub(crate) struct TokenizerArgs {
     #[arg(long, value_name = "TEXT")]
     pub(crate) system: Option<String>,
     /// Worker threads [default: one per core].
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = jobs())]
     pub(crate) jobs: Option<usize>,
 }
 
@@ -111,7 +112,7 @@ pub(crate) struct StatsArgs {
     #[command(flatten)]
     pub(crate) tokenizer: TokenizerArgs,
     /// Length limit, in tokens, for the share of over-long conversations.
-    #[arg(long, default_value_t = 32768, value_name = "TOKENS")]
+    #[arg(long, default_value_t = 32768, value_name = "TOKENS", value_parser = count::<u32>(1..=u64::from(u32::MAX)))]
     pub(crate) max_len: u32,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -172,13 +173,13 @@ pub(crate) struct DedupArgs {
     #[arg(long = "by", value_enum, default_value = "question")]
     pub(crate) key: DedupKeyArg,
     /// Estimated Jaccard similarity of word shingles at or above which rows are near duplicates.
-    #[arg(long, default_value_t = 0.8, value_name = "J")]
+    #[arg(long, default_value_t = 0.8, value_name = "J", value_parser = FloatRange::left_open(0.0, 1.0))]
     pub(crate) near_threshold: f64,
     /// Exact duplicates only.
     #[arg(long, conflicts_with = "near_threshold")]
     pub(crate) exact_only: bool,
     /// Words per shingle.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = count::<usize>(1..=1024))]
     pub(crate) shingle: usize,
     /// Print the summary as one JSON object.
     #[arg(long)]
@@ -200,18 +201,18 @@ pub(crate) struct DecontamArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) report: Option<PathBuf>,
     /// Words per n-gram.
-    #[arg(long, default_value_t = 13, value_name = "N")]
+    #[arg(long, default_value_t = 13, value_name = "N", value_parser = count::<usize>(1..=1024))]
     pub(crate) ngram: usize,
     /// Shared n-grams needed to remove a trace.
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = count::<usize>(1..=u64::MAX))]
     pub(crate) min_overlap: usize,
     /// Ignore n-grams found in more than this many benchmark problems (template text shared by
     /// problems, not a leak of one).
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = count::<usize>(1..=u64::MAX))]
     pub(crate) max_problems: usize,
     /// Share of a benchmark problem's n-grams a question must contain to be removed (a leak
     /// carries much of a problem; a phrase next to a prompt template only a sliver).
-    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE", value_parser = FloatRange::closed(0.0, 1.0))]
     pub(crate) min_coverage: f64,
     /// Print the summary as one JSON object.
     #[arg(long)]

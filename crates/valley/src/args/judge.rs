@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::range::{self, FloatRange, count, jobs};
+
 /// Settings shared by every command that judges code.
 #[derive(Debug, Default, Args)]
 pub(crate) struct JudgeSettings {
@@ -16,8 +18,9 @@ pub(crate) struct JudgeSettings {
     /// Whose verdicts to reproduce: lcb (LiveCodeBench), taco, taco-strict, strict (DMOJ-style).
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: String,
-    /// Concurrent sandboxed interpreters [default: one per core].
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Concurrent sandboxed interpreters [default: one per core; never more than the candidates
+    /// to run].
+    #[arg(long, short = 'j', value_name = "N", value_parser = jobs())]
     pub(crate) jobs: Option<usize>,
     /// Python interpreter that runs the programs (any path: a virtual environment's
     /// `bin/python` too); its version goes into every verdict. It must import what the profile
@@ -26,13 +29,13 @@ pub(crate) struct JudgeSettings {
     #[arg(long, value_name = "PYTHON")]
     pub(crate) python: Option<String>,
     /// Per-test time limit in seconds [default: the profile's: lcb 6, taco 4, strict 6 CPU].
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = FloatRange::seconds(range::MAX_TEST_SECONDS))]
     pub(crate) timeout: Option<f64>,
     /// Memory limit per grading process in MiB [default: strict 1024, others 8192].
-    #[arg(long, value_name = "MIB")]
+    #[arg(long, value_name = "MIB", value_parser = count::<u64>(range::MEMORY_MB))]
     pub(crate) memory_mb: Option<u64>,
     /// Absolute-or-relative tolerance for numbers (strict profile).
-    #[arg(long, value_name = "TOL")]
+    #[arg(long, value_name = "TOL", value_parser = FloatRange::closed(0.0, 1.0))]
     pub(crate) float_tol: Option<f64>,
     /// How code is extracted from a candidate's response [default: lcb for --profile lcb, else
     /// lenient]: lcb (LiveCodeBench's rule: the lines between the last two lines holding a

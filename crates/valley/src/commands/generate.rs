@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use valley_data::io::{FieldMap, RowReader};
+use valley_data::io::{ClaimOutputs, FieldMap, OutputKind, RowReader};
 use valley_generate::{
     Event, GenerateConfig, Journal, Monitor, Pool, PromptBody, PromptStyle, ReplicaState,
     RetryPolicy, Summary, Task, lcb_prompt, question_messages,
@@ -24,6 +24,9 @@ use crate::printer;
 
 /// Environment variables holding the bearer token, in order of preference.
 pub(crate) const API_KEY_VARS: [&str; 2] = ["VALLEY_API_KEY", "OPENAI_API_KEY"];
+
+/// How long the server may take to answer the first probe.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How problems become requests.
 enum Prompting {
@@ -93,16 +96,13 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
             prompting.style()
         ),
     };
-    for (flag, v) in
-        [("--max-backoff", args.max_backoff), ("--request-timeout", args.request_timeout)]
-    {
-        if !(v > 0.0 && v.is_finite()) {
-            bail!("{flag}: expected a positive number of seconds, got {v}");
-        }
-    }
-    if args.max_attempts == 0 {
-        bail!("--max-attempts: expected at least 1");
-    }
+    let _claim = ClaimOutputs::new()
+        .input("--problems", &args.problems)
+        .input_opt("--tokenizer", args.tokenizer.as_deref())
+        .input_opt("--chat-template", args.chat_template.as_deref())
+        .output("--out", &args.out, OutputKind::File)
+        .output_opt("--engine-logs", args.engine_logs.as_deref(), OutputKind::Folder)
+        .claim()?;
     let renderer = match (api, prompting.style().shape(), &args.tokenizer) {
         (ApiArg::Completions, PromptShape::Chat, Some(t)) => Some(
             valley_data::chat::ChatTokenizer::load(t, args.chat_template.as_deref())
@@ -167,7 +167,13 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
         },
         hedge: !args.no_hedge,
     };
-    let (journal, resumed) = Journal::open(&args.out, Some(&config.identity())).map_err(|e| {
+    // Every setting is checked, and the server must answer, before the output file is created.
+    let identity = config.identity();
+    let generator = config.init().context("invalid generation settings")?;
+    if plan.is_none() {
+        generator.check_endpoints(CONNECT_TIMEOUT)?;
+    }
+    let (journal, resumed) = Journal::open(&args.out, Some(&identity)).map_err(|e| {
         let hint = match &e {
             valley_generate::JournalError::Mismatch { .. } => {
                 Some("write to a new --out file, or rerun with the settings the file was made with")
@@ -197,7 +203,6 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
             resumed.duplicates
         );
     }
-    let generator = config.init().context("invalid generation settings")?;
     let total = tasks.len() as u64 * u64::from(args.n);
     let missing: usize = tasks
         .iter()
@@ -304,9 +309,16 @@ fn read_prompts(
     prompting: &Prompting,
     limit: Option<usize>,
 ) -> anyhow::Result<Vec<Prompt>> {
-    let mut out = Vec::new();
+    let mut out: Vec<Prompt> = Vec::new();
     for path in benchmark.files() {
         read_prompts_of(path, benchmark, fields, prompting, limit, &mut out)?;
+    }
+    // an id is a key: two rows with one id would share one set of samples (issue 14)
+    let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for (at, id, _) in &out {
+        if let Some(before) = first.insert(id, at) {
+            bail!("{at}: field `question_id`: duplicate id `{id}` (first on {before})");
+        }
     }
     Ok(out)
 }
@@ -327,6 +339,9 @@ fn read_prompts_of(
         let at = |what: &str| format!("{}:{}: {what}", path.display(), row.line);
         let value: Value = serde_json::from_slice(&row.json).with_context(|| at("invalid JSON"))?;
         let Value::Object(mut map) = value else { bail!(at("not a JSON object")) };
+        if let Some((field, column)) = fields.absent_column(&map) {
+            bail!(at(&format!("field `{field}` (column `{column}`): missing")));
+        }
         fields.apply(&mut map);
         if !benchmark.keep(&map, path, row.line)? {
             continue;

@@ -4,6 +4,7 @@
 use anyhow::{Context, bail};
 
 use serde::Serialize;
+use valley_data::io::{ClaimOutputs, OutputKind, OutputSet};
 
 use crate::args::{ModelExportArgs, ModelLogitsArgs};
 use crate::printer;
@@ -12,6 +13,10 @@ pub(crate) fn export(args: ModelExportArgs) -> anyhow::Result<u8> {
     if args.model.extension().is_none_or(|e| e != "gguf") {
         bail!("--model {}: expected a .gguf file", args.model.display());
     }
+    let _claim = ClaimOutputs::new()
+        .input("--model", &args.model)
+        .output("--out", &args.out, OutputKind::NewFolder)
+        .claim()?;
     let summary = valley_native::export::export_gguf_to_hf(&args.model, &args.out)
         .with_context(|| format!("cannot export {}", args.model.display()))?;
     let human = format!(
@@ -35,6 +40,10 @@ struct LogitsSummary {
 }
 
 pub(crate) fn logits(args: ModelLogitsArgs) -> anyhow::Result<u8> {
+    let _claim = ClaimOutputs::new()
+        .input("--model", &args.model)
+        .output("--out", &args.out, OutputKind::File)
+        .claim()?;
     let (values, vocab) = valley_native::weights::cpu_logits(&args.model, &args.ids)
         .with_context(|| format!("cannot run {}", args.model.display()))?;
     let argmax: Vec<usize> = values
@@ -44,9 +53,9 @@ pub(crate) fn logits(args: ModelLogitsArgs) -> anyhow::Result<u8> {
         })
         .collect();
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let tmp = args.out.with_extension("partial");
-    fs_err::write(&tmp, &bytes)?;
-    fs_err::rename(&tmp, &args.out)?;
+    let mut out = OutputSet::new();
+    out.write(&args.out, &bytes)?;
+    out.commit()?;
     let summary = LogitsSummary { positions: args.ids.len(), vocab, argmax, out: args.out };
     let human = format!(
         "{} positions x {} logits -> {} (argmax {:?})\n",

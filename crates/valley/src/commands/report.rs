@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use valley_data::io::{FieldMap, RowReader, decode_row};
+use valley_data::io::{ClaimOutputs, FieldMap, OutputKind, OutputSet, RowReader, decode_row};
 use valley_metrics::Bootstrap;
 use valley_report::{Provenance, ReportConfig, Study, analyse_study, render_report, size_label};
 use valley_types::RunResult;
@@ -18,12 +18,10 @@ use crate::args::ReportArgs;
 use crate::printer;
 
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<u8> {
-    if !(args.png_scale > 0.0 && args.png_scale <= 8.0) {
-        bail!("--png-scale: {} is outside (0, 8]", args.png_scale);
-    }
-    if args.bootstrap_resamples == 0 {
-        bail!("--bootstrap-resamples: must be at least 1");
-    }
+    let _claim = ClaimOutputs::new()
+        .input("--results", &args.results)
+        .output("--out", &args.out, OutputKind::Folder)
+        .claim()?;
     let config = ReportConfig {
         bootstrap: Bootstrap {
             resamples: args.bootstrap_resamples,
@@ -76,12 +74,16 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<u8> {
     });
     let manifest_text = format!("{}\n", serde_json::to_string_pretty(&manifest)?);
 
-    let mut staged = Staged::new(&args.out)?;
+    let mut staged = OutputSet::new();
     for a in &artifacts {
-        staged.add(&a.path, &a.bytes)?;
+        staged.write(args.out.join(&a.path), &a.bytes)?;
     }
-    staged.add("manifest.json", manifest_text.as_bytes())?;
-    let written = staged.commit()?;
+    staged.write(args.out.join("manifest.json"), manifest_text.as_bytes())?;
+    let written: Vec<String> = staged
+        .commit()?
+        .iter()
+        .map(|p| p.strip_prefix(&args.out).unwrap_or(p).display().to_string())
+        .collect();
 
     let students: Vec<serde_json::Value> = analysis
         .students
@@ -198,6 +200,7 @@ fn attach_verdicts(
         })?;
         let fields = FieldMap::default();
         let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut not_judged = 0u64;
         for row in reader.by_ref() {
             let row = row?;
             let v: VerdictRow = decode_row(&path, &row, &fields)?;
@@ -209,12 +212,23 @@ fn attach_verdicts(
                     v.verdict
                 );
             }
+            // the judge's own failure is no outcome of the model (issue 14)
+            if v.verdict == valley_types::Verdict::JudgeError.code() {
+                not_judged += 1;
+                continue;
+            }
             let c = counts.entry(v.question_id).or_default();
             c.0 += u64::from(v.verdict == "AC");
             c.1 += 1;
         }
+        if not_judged > 0 {
+            tracing::warn!(
+                "{}: {not_judged} samples the judge could not judge (JUDGE_ERROR) are left out",
+                path.display()
+            );
+        }
         if counts.is_empty() {
-            bail!("{}: no verdict records (named by {}:{line})", path.display(), results.display());
+            bail!("{}: no judged verdict records (named by {}:{line})", path.display(), results.display());
         }
         if counts.len() as u64 != r.n_problems {
             tracing::warn!(
@@ -239,46 +253,4 @@ fn attach_verdicts(
             Some(counts.into_iter().map(|(q, (ok, n))| (q, ok as f64 / n as f64)).collect());
     }
     Ok(runs)
-}
-
-/// Files written under hidden temporary names in the output folder and renamed into place
-/// together; dropped uncommitted, they are removed.
-struct Staged {
-    dir: PathBuf,
-    files: Vec<(PathBuf, PathBuf)>,
-}
-
-impl Staged {
-    fn new(dir: &Path) -> anyhow::Result<Self> {
-        fs_err::create_dir_all(dir)?;
-        Ok(Self { dir: dir.to_path_buf(), files: Vec::new() })
-    }
-
-    fn add(&mut self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        fs_err::write(&tmp, bytes)?;
-        self.files.push((tmp, self.dir.join(name)));
-        Ok(())
-    }
-
-    fn commit(mut self) -> anyhow::Result<Vec<String>> {
-        let mut names = Vec::with_capacity(self.files.len());
-        while !self.files.is_empty() {
-            // what is left stays staged, and is removed on drop, if a rename fails
-            let (tmp, dest) = self.files.remove(0);
-            fs_err::rename(&tmp, &dest)?;
-            names.push(
-                dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-            );
-        }
-        Ok(names)
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.files {
-            let _ = std::fs::remove_file(tmp);
-        }
-    }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use serde::Serialize;
+use valley_data::io::{ClaimOutputs, OutputKind, OutputSet};
 use valley_train::data::{self, DataSummary};
 use valley_train::engine::{EngineInputs, EngineTrainer, write_engine_files};
 use valley_train::memory::{self, MemoryEstimate};
@@ -63,6 +64,15 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--config is required");
     };
     let spec = TrainSpec::load(config)?;
+    // The run folder is this run's alone, and none of what it reads lies inside it.
+    let _claim = ClaimOutputs::new()
+        .input("--config", config)
+        .input("data.train", &spec.data.train)
+        .input_opt("model.path", spec.model.path.as_deref())
+        .input_opt("model.tokenizer", spec.model.tokenizer.as_deref())
+        .input_opt("model.chat-template", spec.model.chat_template.as_deref())
+        .output("output.dir", &spec.output.dir, OutputKind::Folder)
+        .claim()?;
     if args.dry_run {
         let summary = data::prepare(&spec, config, None)
             .with_context(|| format!("cannot prepare the data of {}", config.display()))?;
@@ -151,9 +161,9 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<u8> {
     let outcome = trainer.train(&spec, &plan, &mut ctx)?;
     let record = RunRecord { spec: &spec, plan: &plan, data: &summary, outcome: &outcome };
     let record_path = out_dir.join("run.json");
-    let tmp = out_dir.join(".run.json.tmp");
-    fs_err::write(&tmp, serde_json::to_vec_pretty(&record)?)?;
-    fs_err::rename(&tmp, &record_path)?;
+    let mut staged = OutputSet::new();
+    staged.write(&record_path, &serde_json::to_vec_pretty(&record)?)?;
+    staged.commit()?;
     let human = format!(
         "trained {} steps in {:.0}s; loss {} -> {}; checkpoint {}; record {}",
         outcome.steps,

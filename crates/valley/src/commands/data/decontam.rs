@@ -2,11 +2,18 @@
 
 use anyhow::Context;
 use valley_data::decontam::{self, DecontamConfig};
+use valley_data::io::{ClaimOutputs, OutputKind};
 
 use crate::args::DecontamArgs;
 use crate::{exit, printer};
 
 pub(crate) fn run(args: DecontamArgs) -> anyhow::Result<u8> {
+    let _claim = ClaimOutputs::new()
+        .input("--input", &args.input.input)
+        .input("--benchmark", &args.benchmark)
+        .output("--out", &args.out, OutputKind::File)
+        .output_opt("--report", args.report.as_deref(), OutputKind::File)
+        .claim()?;
     let config = DecontamConfig {
         fields: super::field_map(&args.input.fields)?,
         input: args.input.input,

@@ -2,11 +2,17 @@
 
 use anyhow::Context;
 use valley_data::dedup::{self, DedupConfig, DedupKey};
+use valley_data::io::{ClaimOutputs, OutputKind};
 
 use crate::args::{DedupArgs, DedupKeyArg};
 use crate::{exit, printer};
 
 pub(crate) fn run(args: DedupArgs) -> anyhow::Result<u8> {
+    let _claim = ClaimOutputs::new()
+        .input("--input", &args.input.input)
+        .output("--out", &args.out, OutputKind::File)
+        .output_opt("--report", args.report.as_deref(), OutputKind::File)
+        .claim()?;
     let mut config = DedupConfig::new(args.input.input, args.out);
     config.fields = super::field_map(&args.input.fields)?;
     config.report = args.report;

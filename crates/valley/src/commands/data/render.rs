@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use valley_data::io::StagedFile;
+use valley_data::io::{ClaimOutputs, OutputKind, StagedFile};
 
 use crate::args::RenderArgs;
 use crate::commands::data::tokenize::Pipeline;
@@ -29,6 +29,12 @@ struct Summary {
 }
 
 pub(crate) fn run(args: RenderArgs) -> anyhow::Result<u8> {
+    let _claim = ClaimOutputs::new()
+        .input("--input", &args.input.input)
+        .input("--tokenizer", &args.tokenizer.tokenizer)
+        .input_opt("--chat-template", args.tokenizer.chat_template.as_deref())
+        .output("--out", &args.out, OutputKind::File)
+        .claim()?;
     let pipeline = Pipeline::new(&args.input, &args.tokenizer)?;
     let start = Instant::now();
     let mut out = StagedFile::create(&args.out)?;

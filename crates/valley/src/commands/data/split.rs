@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use serde_json::json;
+use valley_data::io::{ClaimOutputs, OutputKind};
 use valley_data::split::{self, SplitBy, SplitConfig, SplitError};
 
 use crate::args::{self, SplitArgs};
@@ -9,6 +10,10 @@ use crate::exit::{self, CheckFailed};
 use crate::printer;
 
 pub(crate) fn run(args: SplitArgs) -> anyhow::Result<u8> {
+    let _claim = ClaimOutputs::new()
+        .input("--input", &args.input.input)
+        .output("--out", &args.out, OutputKind::Folder)
+        .claim()?;
     let config = SplitConfig {
         fields: super::field_map(&args.input.fields)?,
         input: args.input.input,
