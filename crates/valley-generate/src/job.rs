@@ -41,9 +41,9 @@ impl GenerateConfig {
             return Err(GenerateError::Config("`n` and `concurrency` must be at least 1".into()));
         }
         // NaN fails both comparisons, so it is refused too
-        if !(self.top_p > 0.0 && self.top_p <= 1.0)
-            || !(self.temperature >= 0.0 && self.temperature.is_finite())
-        {
+        let top_p_ok = self.top_p > 0.0 && self.top_p <= 1.0;
+        let temperature_ok = self.temperature >= 0.0 && self.temperature.is_finite();
+        if !(top_p_ok && temperature_ok) {
             return Err(GenerateError::Config(
                 "`top-p` must be in (0, 1] and `temperature` a finite number at least 0".into(),
             ));

@@ -280,7 +280,10 @@ fn a_bad_endpoint_is_refused_before_any_sample_is_sent() {
     let wrong = format!("{}/wrong", server.base_url());
     config(wrong).init().unwrap().check_endpoints(Duration::from_secs(5)).unwrap();
     // with several endpoints, the one that does not answer is named
-    let two = GenerateConfig { endpoints: vec![server.base_url(), base.clone()], ..config(String::new()) };
+    let two = GenerateConfig {
+        endpoints: vec![server.base_url(), base.clone()],
+        ..config(String::new())
+    };
     let err = two.init().unwrap().check_endpoints(Duration::from_secs(5)).unwrap_err();
     assert!(err.to_string().contains(&base), "{err}");
 }

@@ -107,7 +107,9 @@ fn issue_14_numeric_flags_out_of_range_are_refused_naming_the_range() {
     ];
     for (base, [flag, value], range) in cases {
         let mut args = base.clone();
-        args.extend([flag, value]);
+        // `--flag=value`, so that `-inf` is a value
+        let pair = format!("{flag}={value}");
+        args.push(&pair);
         let o = valley(&args, d);
         assert_refused(&o, &[flag, range]);
     }
@@ -280,7 +282,8 @@ proptest! {
         let dir = workspace();
         let runs = numeric_flag_runs(&server.base_url());
         let mut args = runs[pick.index(runs.len())].clone();
-        args.push(value);
+        let flag = args.pop().expect("each run ends with its flag");
+        args.push(format!("{flag}={value}"));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, err) = run_for(&args, dir.path(), Duration::from_secs(5));
         prop_assert!(!err.contains("panicked at"), "{args:?}: {err}");
@@ -658,8 +661,17 @@ fn issue_14_a_duplicate_key_is_refused_naming_both_lines() {
     other["question_content"] = json!("Another statement.");
     write_jsonl(&d.join("p2.jsonl"), &[lcb_problem(), lcb_problem(), other]);
     let o = valley(
-        &["generate", "--endpoint", &closed_endpoint(), "--model", "m", "--problems", "p2.jsonl",
-          "--out", "g.jsonl"],
+        &[
+            "generate",
+            "--endpoint",
+            &closed_endpoint(),
+            "--model",
+            "m",
+            "--problems",
+            "p2.jsonl",
+            "--out",
+            "g.jsonl",
+        ],
         d,
     );
     assert_refused(&o, &["p2.jsonl:2", "duplicate id `add`", "first on p2.jsonl:1"]);

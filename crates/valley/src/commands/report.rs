@@ -228,7 +228,11 @@ fn attach_verdicts(
             );
         }
         if counts.is_empty() {
-            bail!("{}: no judged verdict records (named by {}:{line})", path.display(), results.display());
+            bail!(
+                "{}: no judged verdict records (named by {}:{line})",
+                path.display(),
+                results.display()
+            );
         }
         if counts.len() as u64 != r.n_problems {
             tracing::warn!(
