@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use valley_data::chat::RenderError;
 use valley_data::io::{ReadDatasetError, WriteDatasetError};
-use valley_judge::ParseProblemError;
+use valley_judge::{AdmitProblemError, ParseProblemError, Profile};
 
 /// Resolving a benchmark's files failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +100,37 @@ pub enum LoadProblemsError {
     /// A row could not be matched against the filters.
     #[error(transparent)]
     Selection(#[from] SelectionError),
+    /// Two rows share a `question_id`.
+    #[error(
+        "{}:{line}: field `question_id`: duplicate id `{id}` (first on {}:{first_line}); a problem's id must be unique",
+        path.display(),
+        first_path.display()
+    )]
+    Duplicate {
+        /// The file of the second row.
+        path: PathBuf,
+        /// Its line.
+        line: u64,
+        /// The id.
+        id: String,
+        /// The file of the first row with the id.
+        first_path: PathBuf,
+        /// Its line.
+        first_line: u64,
+    },
+    /// The profile's grader cannot judge the problem as stored (its format does not match).
+    #[error("{}:{line}: the {profile} grader cannot judge this problem", path.display())]
+    Admit {
+        /// The file.
+        path: PathBuf,
+        /// Its line.
+        line: u64,
+        /// The profile.
+        profile: Profile,
+        /// Which test and why.
+        #[source]
+        source: AdmitProblemError,
+    },
 }
 
 /// Reading the records to judge (candidates, traces, generations) failed.
@@ -124,6 +155,23 @@ pub enum ReadInputError {
         /// The field (with its input column when mapped).
         field: String,
     },
+    /// Two records share a key (`candidate_id`).
+    #[error(
+        "{}:{line}: field `{field}`: duplicate id `{id}` (first on line {first_line}); it must be unique",
+        path.display()
+    )]
+    Duplicate {
+        /// The file.
+        path: PathBuf,
+        /// The second record's line.
+        line: u64,
+        /// The field (with its input column when mapped).
+        field: String,
+        /// The id.
+        id: String,
+        /// The first record's line.
+        first_line: u64,
+    },
     /// A record names a problem the problems file does not hold.
     #[error("{}:{line}: field `{field}`: no problem `{id}` in {}", path.display(), problems.display())]
     UnknownProblem {
@@ -140,6 +188,21 @@ pub enum ReadInputError {
     },
 }
 
+/// The judge could judge none of the records (its environment or harness failed on every one):
+/// there is no result, and nothing is written.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the judge could judge none of the {records} records, so nothing was written (the first, `{candidate_id}`: {reason})"
+)]
+pub struct NothingJudgedError {
+    /// Records given to the judge.
+    pub records: usize,
+    /// The first record's candidate id.
+    pub candidate_id: String,
+    /// Why the judge failed on it.
+    pub reason: String,
+}
+
 /// Evaluating judged generations failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
@@ -152,6 +215,9 @@ pub enum EvalError {
         #[source]
         source: RenderError,
     },
+    /// The judge could judge none of the generations.
+    #[error(transparent)]
+    NothingJudged(#[from] NothingJudgedError),
 }
 
 /// Writing an evaluation's outputs failed.

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use valley_data::chat::ChatTokenizer;
-use valley_data::io::StagedFile;
+use valley_data::io::OutputSet;
 use valley_judge::{Judge, Task};
 use valley_metrics::{Counts, SampleOutcome, mean_pass_at_k, summarize};
 use valley_types::{
@@ -29,7 +29,7 @@ pub use generations::{Generations, read_generations};
 pub use report::{format_rate, report_markdown};
 
 use crate::error::{EvalError, WriteEvalError};
-use crate::judging::{Progress, judge_all};
+use crate::judging::{Progress, judge_all, require_judged};
 use crate::problems::ProblemSet;
 
 /// How generations are evaluated.
@@ -76,7 +76,9 @@ pub struct Evaluation {
 /// called once per finished verdict of a generation. pass@1 under after-think is computed
 /// beside the configured rule: where after-think extracts other code than that rule, the code
 /// is judged too (after the generations' own verdicts, without `progress`, and not in
-/// [`Evaluation::verdicts`]).
+/// [`Evaluation::verdicts`]). pass@k is over the samples the judge could judge (`n_not_judged`
+/// counts the others); when it could judge none, the evaluation is an error
+/// ([`EvalError::NothingJudged`]), not a pass@1 of 0.
 ///
 /// # Panics
 ///
@@ -105,6 +107,7 @@ pub fn evaluate(
         })
         .collect();
     let judged = judge_all(judge, &tasks, progress);
+    require_judged(&judged.records)?;
     let records = judged.records;
     let after_think = after_think(judge, gens, by_id, &codes, &records);
     let judge_wall = judged.wall + after_think.wall;
@@ -233,29 +236,19 @@ pub fn metrics_json(metrics: &EvalMetrics) -> String {
 }
 
 /// Writes `DIR/verdicts.jsonl`, `DIR/metrics.json` and `DIR/report.md`, each staged under a
-/// temporary name and renamed once all three are complete.
+/// temporary name and renamed once all three are complete ([`OutputSet`]).
 pub fn write_outputs(
     dir: &Path,
     evaluation: &Evaluation,
     report: &str,
 ) -> Result<(), WriteEvalError> {
-    fs_err::create_dir_all(dir)?;
-    let mut verdicts = StagedFile::create(dir.join("verdicts.jsonl"))?;
+    let mut set = OutputSet::new();
+    let verdicts = set.create(dir.join("verdicts.jsonl"))?;
     for r in &evaluation.verdicts {
-        verdicts.write_record(r)?;
+        set.file(verdicts).write_record(r)?;
     }
-    let metrics_tmp = stage(dir, "metrics.json", metrics_json(&evaluation.metrics).as_bytes())?;
-    let report_tmp = stage(dir, "report.md", report.as_bytes())?;
-    verdicts.commit()?;
-    fs_err::rename(&metrics_tmp, dir.join("metrics.json"))?;
-    fs_err::rename(&report_tmp, dir.join("report.md"))?;
+    set.write(dir.join("metrics.json"), metrics_json(&evaluation.metrics).as_bytes())?;
+    set.write(dir.join("report.md"), report.as_bytes())?;
+    set.commit()?;
     Ok(())
-}
-
-/// Writes `bytes` to a hidden temporary file in `dir`, to be renamed over `name` once every
-/// output is ready.
-fn stage(dir: &Path, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, std::io::Error> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    fs_err::write(&tmp, bytes)?;
-    Ok(tmp)
 }

@@ -1,5 +1,9 @@
 //! Judging a set of records against their problems: candidates (`valley judge`), traces
 //! (`valley data label`), and the summary both print.
+//!
+//! A record the judge could not judge (`JUDGE_ERROR`: the environment, the harness) is no
+//! outcome of the program: a labelled trace gets no `correct`, the pass rate leaves it out, and a
+//! run that judged nothing at all has no result to write ([`Judged::require_judged`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +15,7 @@ use valley_data::io::{FieldMap, decode_row};
 use valley_judge::{Judge, Protection, Task};
 use valley_types::{Candidate, ExtractMode, Problem, Trace, Verdict, VerdictRecord, extract_code};
 
-use crate::error::{OpenError, ReadInputError};
+use crate::error::{NothingJudgedError, OpenError, ReadInputError};
 
 /// Called once per finished verdict, from any worker thread (a progress bar).
 pub type Progress<'a> = &'a (dyn Fn(&VerdictRecord) + Sync);
@@ -25,6 +29,36 @@ pub struct Judged {
     pub wall: Duration,
 }
 
+impl Judged {
+    /// Records the judge could not judge (`JUDGE_ERROR`).
+    pub fn not_judged(&self) -> usize {
+        self.records.iter().filter(|r| r.verdict == Verdict::JudgeError).count()
+    }
+
+    /// An error when there were records and the judge could judge none of them: every verdict
+    /// would be the judge's failure, and nothing of it is a result.
+    pub fn require_judged(&self) -> Result<(), NothingJudgedError> {
+        require_judged(&self.records)
+    }
+}
+
+/// See [`Judged::require_judged`].
+pub(crate) fn require_judged(records: &[VerdictRecord]) -> Result<(), NothingJudgedError> {
+    match records.first() {
+        Some(first) if records.iter().all(|r| r.verdict == Verdict::JudgeError) => {
+            Err(NothingJudgedError {
+                records: records.len(),
+                candidate_id: first.candidate_id.clone(),
+                reason: first
+                    .first_failure
+                    .as_ref()
+                    .map_or_else(|| "no reason given".into(), |f| f.reason.clone()),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Judges every task; `progress` is called once per finished verdict.
 pub fn judge_all(judge: &Judge, tasks: &[Task<'_>], progress: Progress<'_>) -> Judged {
     let start = Instant::now();
@@ -33,7 +67,8 @@ pub fn judge_all(judge: &Judge, tasks: &[Task<'_>], progress: Progress<'_>) -> J
 }
 
 /// Reads candidates (`--field` maps their columns); each must name a problem of `problems`
-/// (read from `problems_path`), else the error names its line.
+/// (read from `problems_path`), else the error names its line. `candidate_id` is a key: a second
+/// row with one is an error naming both lines.
 pub fn read_candidates(
     path: &Path,
     fields: &FieldMap,
@@ -41,9 +76,19 @@ pub fn read_candidates(
     problems_path: &Path,
 ) -> Result<Vec<Candidate>, ReadInputError> {
     let mut candidates = Vec::new();
+    let mut first: HashMap<String, u64> = HashMap::new();
     for row in OpenError::open(path)? {
         let row = row?;
         let c: Candidate = decode_row(path, &row, fields)?;
+        if let Some(first_line) = first.insert(c.candidate_id.clone(), row.line) {
+            return Err(ReadInputError::Duplicate {
+                path: path.to_path_buf(),
+                line: row.line,
+                field: fields.describe("candidate_id"),
+                id: c.candidate_id,
+                first_line,
+            });
+        }
         if !problems.contains_key(&c.question_id) {
             return Err(ReadInputError::UnknownProblem {
                 path: path.to_path_buf(),
@@ -111,7 +156,7 @@ pub fn read_traces(
 }
 
 /// Judges the code `extract` finds in each trace's response and returns the traces with
-/// `correct`, `verdict` and `verdict_detail` added, and the verdicts.
+/// `correct`, `verdict` and `verdict_detail` added ([`label_trace`]), and the verdicts.
 ///
 /// # Panics
 ///
@@ -134,26 +179,28 @@ pub fn label_traces(
         .collect();
     let judged = judge_all(judge, &tasks, progress);
     drop(tasks);
-    let labelled = traces
-        .into_iter()
-        .zip(&judged.records)
-        .map(|(mut trace, r)| {
-            trace.correct = Some(r.correct());
-            trace.extra.insert("verdict".into(), json!(r.verdict));
-            trace.extra.insert(
-                "verdict_detail".into(),
-                json!({
-                    "profile": r.profile,
-                    "passed": r.passed,
-                    "total": r.total,
-                    "first_failure": r.first_failure,
-                    "python": r.python,
-                }),
-            );
-            trace
-        })
-        .collect();
+    let labelled =
+        traces.into_iter().zip(&judged.records).map(|(trace, r)| label_trace(trace, r)).collect();
     (labelled, judged)
+}
+
+/// `trace` with its verdict: `correct`, `verdict` and `verdict_detail`. A trace the judge could
+/// not judge (`JUDGE_ERROR`) gets no `correct` (it is neither): `data split --by correctness`
+/// leaves it out instead of counting it as the model's failure.
+pub fn label_trace(mut trace: Trace, r: &VerdictRecord) -> Trace {
+    trace.correct = (r.verdict != Verdict::JudgeError).then(|| r.correct());
+    trace.extra.insert("verdict".into(), json!(r.verdict));
+    trace.extra.insert(
+        "verdict_detail".into(),
+        json!({
+            "profile": r.profile,
+            "passed": r.passed,
+            "total": r.total,
+            "first_failure": r.first_failure,
+            "python": r.python,
+        }),
+    );
+    trace
 }
 
 /// What a judging run did: the summary `valley judge` and `valley data label` print.
@@ -171,11 +218,14 @@ pub struct JudgeSummary {
     pub jobs: usize,
     /// Records judged.
     pub candidates: usize,
+    /// Of those, the records the judge could not judge (`JUDGE_ERROR`), left out of the pass
+    /// rate.
+    pub not_judged: usize,
     /// Records per verdict code, every verdict listed in [`Verdict::ALL`]'s order.
     pub counts: serde_json::Map<String, serde_json::Value>,
     /// Records accepted.
     pub accepted: usize,
-    /// Share accepted (0 when nothing was judged).
+    /// Share accepted of the records judged (0 when nothing was judged).
     pub pass_rate: f64,
     /// Wall time of judging, in seconds.
     pub wall_s: f64,
@@ -213,6 +263,7 @@ impl JudgeSummary {
         let count = |v: Verdict| records.iter().filter(|r| r.verdict == v).count();
         let counts = Verdict::ALL.into_iter().map(|v| (v.code().into(), json!(count(v)))).collect();
         let n = records.len();
+        let not_judged = judged.not_judged();
         let accepted = records.iter().filter(|r| r.correct()).count();
         let tests_run: usize = records.iter().map(|r| r.tests_run).sum();
         let tests_defined: usize = records.iter().map(|r| r.total).sum();
@@ -227,9 +278,14 @@ impl JudgeSummary {
             environment: judge.environment().clone(),
             jobs: judge.jobs(),
             candidates: n,
+            not_judged,
             counts,
             accepted,
-            pass_rate: if n == 0 { 0.0 } else { accepted as f64 / n as f64 },
+            pass_rate: if n == not_judged {
+                0.0
+            } else {
+                accepted as f64 / (n - not_judged) as f64
+            },
             wall_s,
             tests_run,
             tests_defined,
@@ -247,5 +303,53 @@ impl JudgeSummary {
     /// Records whose verdict is `JUDGE_ERROR` (the judge's own fault).
     pub fn judge_errors(&self) -> u64 {
         self.counts.get(Verdict::JudgeError.code()).and_then(serde_json::Value::as_u64).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use valley_types::FirstFailure;
+
+    use super::*;
+
+    fn record(verdict: Verdict) -> VerdictRecord {
+        VerdictRecord {
+            candidate_id: "c".into(),
+            question_id: "q".into(),
+            verdict,
+            passed: 0,
+            total: 1,
+            first_failure: Some(FirstFailure { test: None, reason: "judge error: boom".into() }),
+            cpu_ms: 0,
+            wall_ms: 0,
+            profile: "lcb".into(),
+            tests_run: 0,
+            python: "3.12".into(),
+        }
+    }
+
+    #[test]
+    fn a_trace_the_judge_could_not_judge_is_neither_correct_nor_incorrect() {
+        let trace: Trace = serde_json::from_value(json!({
+            "id": "t", "question": "q", "response": "r", "question_id": "q"
+        }))
+        .unwrap();
+        let broken = label_trace(trace.clone(), &record(Verdict::JudgeError));
+        assert_eq!(broken.correct, None);
+        assert_eq!(broken.extra["verdict"], json!("JUDGE_ERROR"));
+        assert_eq!(label_trace(trace.clone(), &record(Verdict::WrongAnswer)).correct, Some(false));
+        let mut ac = record(Verdict::Accepted);
+        ac.passed = 1;
+        ac.first_failure = None;
+        assert_eq!(label_trace(trace, &ac).correct, Some(true));
+    }
+
+    #[test]
+    fn a_run_that_judged_nothing_is_no_result() {
+        let all_broken = [record(Verdict::JudgeError), record(Verdict::JudgeError)];
+        let e = require_judged(&all_broken).unwrap_err().to_string();
+        assert!(e.contains("none of the 2") && e.contains("judge error: boom"), "{e}");
+        require_judged(&[record(Verdict::JudgeError), record(Verdict::WrongAnswer)]).unwrap();
+        require_judged(&[]).unwrap();
     }
 }

@@ -12,7 +12,10 @@
 //!   [`write_outputs`].
 //!
 //! Errors are typed per operation ([`LoadProblemsError`], [`ReadInputError`], [`EvalError`], …);
-//! a candidate program's failure is a verdict, never an error.
+//! a candidate program's failure is a verdict, never an error. The judge's own failure on a
+//! record (`JUDGE_ERROR`) is neither the program's failure nor a result: it is left out of pass
+//! rates and pass@k (and counted), a labelled trace gets no `correct`, and a run that judged
+//! nothing writes nothing ([`NothingJudgedError`]).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -20,7 +23,7 @@
 //! use valley_judge::{JudgeConfig, Profile};
 //! let problems = Path::new("problems.jsonl");
 //! let benchmark = Benchmark::file(problems);
-//! let set = load_benchmark(&benchmark, None)?;
+//! let set = load_benchmark(&benchmark, None, Profile::Lcb)?;
 //! let generations = read_generations(Path::new("generations.jsonl"), problems, &set, false)?;
 //! let judge = JudgeConfig { profile: Profile::Lcb, ..Default::default() }.init()?;
 //! let config = EvalConfig::default();
@@ -38,15 +41,15 @@ mod problems;
 
 pub use benchmark::Benchmark;
 pub use error::{
-    BenchmarkError, EvalError, LoadProblemsError, OpenError, ReadInputError, SelectionError,
-    WriteEvalError,
+    BenchmarkError, EvalError, LoadProblemsError, NothingJudgedError, OpenError, ReadInputError,
+    SelectionError, WriteEvalError,
 };
 pub use eval::{
     EvalConfig, Evaluation, Generations, evaluate, format_rate, metrics_json, read_generations,
     report_markdown, write_outputs,
 };
 pub use judging::{
-    JudgeSummary, Judged, Progress, SandboxSummary, judge_all, judge_candidates, label_traces,
-    read_candidates, read_traces,
+    JudgeSummary, Judged, Progress, SandboxSummary, judge_all, judge_candidates, label_trace,
+    label_traces, read_candidates, read_traces,
 };
 pub use problems::{ProblemSet, count_benchmark, load_benchmark, load_problems};

@@ -30,8 +30,8 @@ use crate::journal::{Journal, JournalError};
 use crate::pool::{Pick, Pool};
 use crate::prompt::PromptBody;
 
-use settings::{RESERVED_BODY_KEYS, check_endpoint_url};
 pub use settings::{Event, Failure, GenerateConfig, GenerateError, Summary, Task};
+use settings::{RESERVED_BODY_KEYS, check_endpoint_url};
 
 impl GenerateConfig {
     /// Builds the runtime object; every setting is checked here, before any request is sent or

@@ -48,6 +48,20 @@ impl Default for JudgeConfig {
 }
 
 impl JudgeConfig {
+    /// These settings for judging `tasks` programs: each worker is a sandboxed interpreter
+    /// started up front, so there are never more workers than programs (and at least one).
+    /// `jobs` 0 (one per core) is resolved here.
+    #[must_use]
+    pub fn for_tasks(mut self, tasks: usize) -> Self {
+        let wanted = if self.jobs == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.jobs
+        };
+        self.jobs = wanted.min(tasks).max(1);
+        self
+    }
+
     /// Probes the interpreter and checks that it imports what the profile needs (the declared
     /// environment, [`crate::env`]), builds one sandbox per worker and starts their interpreters,
     /// and checks that those find the same modules inside the sandbox.
@@ -486,5 +500,21 @@ pub fn lcb_reference_class(record: &VerdictRecord) -> &'static str {
         | Verdict::MemoryLimit
         | Verdict::OutputLimit => "RE",
         Verdict::JudgeError => "JUDGE_ERROR",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_more_workers_than_programs() {
+        let config = |jobs| JudgeConfig { jobs, ..JudgeConfig::default() };
+        assert_eq!(config(1000).for_tasks(2).jobs, 2);
+        assert_eq!(config(3).for_tasks(10).jobs, 3);
+        assert_eq!(config(8).for_tasks(0).jobs, 1, "at least one");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(config(0).for_tasks(usize::MAX).jobs, cores);
+        assert_eq!(config(0).for_tasks(1).jobs, 1);
     }
 }

@@ -57,6 +57,13 @@ pub fn report_markdown(metrics: &EvalMetrics, problems: &Path, generations: &Pat
         "| samples | {} (at least {} per problem) |",
         overall.n_samples, overall.min_samples_per_problem
     );
+    if overall.n_not_judged > 0 {
+        let _ = writeln!(
+            r,
+            "| **not judged** (JUDGE_ERROR, left out of pass@k) | {} |",
+            overall.n_not_judged
+        );
+    }
     let ci =
         overall.pass_at_1_ci95.map_or_else(String::new, |c| format!(" [{:.4}, {:.4}]", c.lo, c.hi));
     let _ = writeln!(r, "| pass@1 (95% CI) | {}{ci} |", format_rate(overall.pass_at_1));

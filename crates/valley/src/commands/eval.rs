@@ -3,6 +3,7 @@
 //! the flags and prints.
 
 use anyhow::{Context, bail};
+use valley_data::io::{ClaimOutputs, OutputKind};
 use valley_eval::{
     EvalConfig, evaluate, format_rate, load_benchmark, read_generations, report_markdown,
     write_outputs,
@@ -15,9 +16,12 @@ use crate::commands::judge::{Settings, with_progress};
 use crate::printer;
 
 pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
-    if args.k.contains(&0) {
-        bail!("--k: values must be at least 1");
-    }
+    let _claim = ClaimOutputs::new()
+        .input("--problems", &args.problems)
+        .input("--generations", &args.generations)
+        .input_opt("--tokenizer", args.tokenizer.as_deref())
+        .output("--out", &args.out, OutputKind::Folder)
+        .claim()?;
     let settings = Settings::parse(&JudgeSettings {
         problems: args.problems.clone(),
         problem_format: args.problem_format.clone(),
@@ -44,7 +48,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         max_tokens: args.max_tokens,
     };
     let benchmark = benchmark::resolve(&args.problems, &args.benchmark)?;
-    let problems = load_benchmark(&benchmark, settings.format)?;
+    let problems = load_benchmark(&benchmark, settings.format, settings.profile())?;
     if problems.problems.is_empty() {
         bail!(
             "no problem of {} is left after the selection ({})",
@@ -61,7 +65,7 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
-    let judge = settings.init(args.jobs)?;
+    let judge = settings.init(args.jobs, generations.records.len())?;
     let evaluation = with_progress(generations.records.len(), |progress| {
         evaluate(
             &judge,
@@ -78,8 +82,12 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
     write_outputs(&args.out, &evaluation, &report)?;
 
     let overall = &metrics.overall;
+    let not_judged = match overall.n_not_judged {
+        0 => String::new(),
+        n => format!(" ({n} not judged: JUDGE_ERROR, left out of pass@k)"),
+    };
     let mut human = format!(
-        "{} samples of {} problems -> {}\n  pass@1 {} {} ({} extraction; after-think {}), completion {}, think-tag {}, no-code {}\n",
+        "{} samples{not_judged} of {} problems -> {}\n  pass@1 {} {} ({} extraction; after-think {}), completion {}, think-tag {}, no-code {}\n",
         overall.n_samples,
         overall.n_problems,
         args.out.display(),
@@ -98,10 +106,10 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         ));
     }
     printer::summary(args.json, metrics, &human)?;
-    let judge_errors = overall.verdicts.get("JUDGE_ERROR").copied().unwrap_or(0);
-    if judge_errors > 0 {
+    if overall.n_not_judged > 0 {
         bail!(
-            "the judge failed on {judge_errors} sample(s); verdicts.jsonl holds JUDGE_ERROR and the reason"
+            "the judge failed on {} sample(s); verdicts.jsonl holds JUDGE_ERROR and the reason, and pass@k leaves them out",
+            overall.n_not_judged
         );
     }
     Ok(crate::exit::SUCCESS)

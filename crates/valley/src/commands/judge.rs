@@ -2,7 +2,7 @@
 //! progress bar shared with `valley data label` and `valley eval`.
 
 use anyhow::bail;
-use valley_data::io::{FieldMap, StagedFile};
+use valley_data::io::{ClaimOutputs, FieldMap, OutputKind, StagedFile};
 use valley_eval::{JudgeSummary, judge_candidates, load_problems, read_candidates};
 use valley_judge::{Judge, JudgeConfig, JudgeError, Profile};
 use valley_types::{ExtractMode, ProblemFormat, Verdict, VerdictRecord};
@@ -13,14 +13,20 @@ use crate::exit::{self, Hint};
 use crate::printer;
 
 pub(crate) fn run(args: JudgeArgs) -> anyhow::Result<u8> {
+    let _claim = ClaimOutputs::new()
+        .input("--problems", &args.judge.problems)
+        .input("--candidates", &args.candidates)
+        .output("--out", &args.out, OutputKind::File)
+        .claim()?;
     let settings = Settings::parse(&args.judge)?;
-    let problems = load_problems(&args.judge.problems, settings.format)?;
+    let problems = load_problems(&args.judge.problems, settings.format, settings.profile())?;
     let fields = FieldMap::parse(&args.fields).map_err(|e| anyhow::anyhow!("--field: {e}"))?;
     let candidates = read_candidates(&args.candidates, &fields, &problems, &args.judge.problems)?;
-    let judge = settings.init(args.judge.jobs)?;
+    let judge = settings.init(args.judge.jobs, candidates.len())?;
     let judged = with_progress(candidates.len(), |progress| {
         judge_candidates(&judge, &problems, &candidates, settings.extract, progress)
     });
+    judged.require_judged()?;
     let mut out = StagedFile::create(&args.out)?;
     for r in &judged.records {
         out.write_record(r)?;
@@ -52,11 +58,6 @@ impl Settings {
             Some(m) => m.parse().map_err(|e: String| anyhow::anyhow!("--extract: {e}"))?,
             None => profile.extract_mode(),
         };
-        if let Some(t) = a.timeout
-            && !(t > 0.0 && t.is_finite())
-        {
-            bail!("--timeout: expected a positive number of seconds, got {t}");
-        }
         let config = JudgeConfig {
             profile,
             jobs: 0,
@@ -69,8 +70,15 @@ impl Settings {
         Ok(Self { config, format, extract })
     }
 
-    pub(crate) fn init(&self, jobs: Option<usize>) -> anyhow::Result<Judge> {
-        let config = JudgeConfig { jobs: jobs.unwrap_or(0), ..self.config.clone() };
+    /// The profile whose grader judges.
+    pub(crate) fn profile(&self) -> Profile {
+        self.config.profile
+    }
+
+    /// Starts the judge for `tasks` programs (never more workers than those).
+    pub(crate) fn init(&self, jobs: Option<usize>, tasks: usize) -> anyhow::Result<Judge> {
+        let config =
+            JudgeConfig { jobs: jobs.unwrap_or(0), ..self.config.clone() }.for_tasks(tasks);
         let judge = config.init().map_err(|e| {
             let hint = match &e {
                 JudgeError::Sandbox(_) => Some(
@@ -137,7 +145,12 @@ pub(crate) fn human(s: &JudgeSummary) -> String {
     );
     human.push_str(&format!(
         "  pass rate {:.4} ({}/{}); {} tests run of {} defined, {:.1} tests/s\n ",
-        s.pass_rate, s.accepted, s.candidates, s.tests_run, s.tests_defined, s.tests_per_second
+        s.pass_rate,
+        s.accepted,
+        s.candidates - s.not_judged,
+        s.tests_run,
+        s.tests_defined,
+        s.tests_per_second
     ));
     for (code, count) in &s.counts {
         if count.as_u64().is_some_and(|c| c > 0) {
@@ -157,7 +170,7 @@ pub(crate) fn exit_code(s: &JudgeSummary) -> anyhow::Result<u8> {
     let judge_errors = s.judge_errors();
     if judge_errors > 0 {
         bail!(
-            "the judge failed on {judge_errors} candidate(s); their records hold JUDGE_ERROR and the reason"
+            "the judge failed on {judge_errors} candidate(s); their records hold JUDGE_ERROR and the reason, and the pass rate leaves them out"
         );
     }
     Ok(exit::SUCCESS)

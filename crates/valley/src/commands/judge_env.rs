@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::json;
+use valley_data::io::{ClaimOutputs, OutputKind};
 use valley_judge::Profile;
 use valley_judge::env::EnvReport;
 
@@ -30,6 +31,13 @@ pub(crate) fn judge_python(flag: Option<&str>) -> String {
 
 /// `valley judge env create DIR`.
 pub(crate) fn create(args: JudgeEnvCreateArgs) -> anyhow::Result<u8> {
+    // A second `create` into the same folder is refused; so is an interpreter inside it (a name
+    // looked up on PATH is no path).
+    let python_path = args.python.contains('/').then(|| std::path::Path::new(&args.python));
+    let _claim = ClaimOutputs::new()
+        .input_opt("--python", python_path)
+        .output("DIR", &args.dir, OutputKind::Folder)
+        .claim()?;
     let start = Instant::now();
     let report = valley_judge::env::create(&args.dir, &args.python, &mut |line| {
         tracing::info!("{line}");
