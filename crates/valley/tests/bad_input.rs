@@ -222,6 +222,41 @@ fn numeric_flag_runs(endpoint: &str) -> Vec<Vec<String>> {
         ],
         &["--max-attempts", "--max-backoff"],
     ));
+    // the judging commands with an interpreter that is not there: the flags are parsed and
+    // checked, then the judge refuses to start (exit 2)
+    let no_python = ["--python", "/nonexistent/python3"];
+    runs.extend(with(
+        &[&judge_args("p.jsonl", "c.jsonl", "v.jsonl")[..], &no_python[..]].concat(),
+        &["--jobs", "--timeout", "--memory-mb", "--float-tol"],
+    ));
+    runs.extend(
+        with(
+            &[
+                &[
+                    "data",
+                    "label",
+                    "--input",
+                    "t.jsonl",
+                    "--problems",
+                    "p.jsonl",
+                    "--profile",
+                    "lcb",
+                ][..],
+                &["--out", "o.jsonl"][..],
+                &no_python[..],
+            ]
+            .concat(),
+            &["--jobs", "--timeout", "--memory-mb"],
+        ),
+    );
+    runs.extend(with(
+        &[
+            &["eval", "--problems", "p.jsonl", "--generations", "c.jsonl", "--out", "e"][..],
+            &no_python[..],
+        ]
+        .concat(),
+        &["--jobs", "--timeout", "--memory-mb", "--k", "--bootstrap-resamples", "--max-tokens"],
+    ));
     let tok = root().join("fixtures/tokenizers/byte-chatml");
     let tok = tok.to_str().unwrap();
     runs.extend(with(
@@ -676,4 +711,206 @@ fn issue_14_a_duplicate_key_is_refused_naming_both_lines() {
     );
     assert_refused(&o, &["p2.jsonl:2", "duplicate id `add`", "first on p2.jsonl:1"]);
     assert!(!d.join("g.jsonl").exists());
+}
+
+/// `judge` arguments with `--problems`, `--candidates` and `--out`.
+fn judge_args<'a>(problems: &'a str, candidates: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "judge",
+        "--problems",
+        problems,
+        "--candidates",
+        candidates,
+        "--profile",
+        "lcb",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn issue_14_judge_and_eval_never_overwrite_what_they_read() {
+    let dir = workspace();
+    let d = dir.path();
+    std::fs::create_dir(d.join("gen")).unwrap();
+    write_jsonl(
+        &d.join("gen/g.jsonl"),
+        &[json!({"question_id": "add", "sample_index": 0, "response": "```python\nprint(3)\n```"})],
+    );
+    let inputs = ["c.jsonl", "p.jsonl", "gen/g.jsonl"];
+    let before: Vec<Vec<u8>> = inputs.iter().map(|f| std::fs::read(d.join(f)).unwrap()).collect();
+    let eval = |out: &'static str| {
+        vec!["eval", "--problems", "p.jsonl", "--generations", "gen/g.jsonl", "--out", out]
+    };
+    let runs: Vec<(Vec<&str>, &[&str])> = vec![
+        (judge_args("p.jsonl", "c.jsonl", "c.jsonl"), &["--out", "same path as", "--candidates"]),
+        (judge_args("p.jsonl", "c.jsonl", "p.jsonl"), &["--out", "same path as", "--problems"]),
+        (eval("gen"), &["--out", "holds", "--generations"]),
+        (eval("."), &["--out", "holds", "--problems"]),
+    ];
+    for (args, words) in runs {
+        let o = valley(&args, d);
+        assert_refused(&o, words);
+        for (f, b) in inputs.iter().zip(&before) {
+            assert_eq!(&std::fs::read(d.join(f)).unwrap(), b, "{args:?}: {f} changed");
+        }
+    }
+    let mut names: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["c.jsonl", "gen", "p.jsonl", "t.jsonl"], "nothing else written");
+}
+
+#[test]
+fn issue_14_a_judge_that_cannot_start_writes_nothing() {
+    let dir = workspace();
+    let d = dir.path();
+    // an interpreter that runs nothing, and one that is not there
+    let broken = d.join("broken-python");
+    std::fs::write(&broken, "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_jsonl(
+        &d.join("g.jsonl"),
+        &[json!({"question_id": "add", "sample_index": 0, "response": "```python\nprint(3)\n```"})],
+    );
+    let broken = broken.to_str().unwrap().to_owned();
+    for python in [broken.as_str(), "/nonexistent/python3"] {
+        let mut judge = judge_args("p.jsonl", "c.jsonl", "v.jsonl");
+        judge.extend(["--python", python]);
+        let label = vec![
+            "data",
+            "label",
+            "--input",
+            "t.jsonl",
+            "--problems",
+            "p.jsonl",
+            "--profile",
+            "lcb",
+            "--out",
+            "labelled.jsonl",
+            "--python",
+            python,
+        ];
+        let eval = vec![
+            "eval",
+            "--problems",
+            "p.jsonl",
+            "--generations",
+            "g.jsonl",
+            "--out",
+            "e",
+            "--python",
+            python,
+        ];
+        for args in [judge, label, eval] {
+            let o = valley(&args, d);
+            assert_refused(&o, &["cannot start the judge", python]);
+            for out in ["v.jsonl", "labelled.jsonl", "e"] {
+                assert!(!d.join(out).exists(), "{args:?}: {out} written");
+            }
+        }
+    }
+    let names: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 5, "nothing left behind: {names:?}");
+}
+
+#[test]
+fn issue_14_duplicate_problem_and_candidate_ids_are_refused_naming_both_lines() {
+    let dir = workspace();
+    let d = dir.path();
+    let mut other = lcb_problem();
+    other["question_content"] = json!("Another statement.");
+    write_jsonl(&d.join("p2.jsonl"), &[lcb_problem(), other]);
+    let o = valley(&judge_args("p2.jsonl", "c.jsonl", "v.jsonl"), d);
+    assert_refused(&o, &["p2.jsonl:2", "duplicate id `add`", "first on p2.jsonl:1"]);
+    let o =
+        valley(&["eval", "--problems", "p2.jsonl", "--generations", "c.jsonl", "--out", "e"], d);
+    assert_refused(&o, &["p2.jsonl:2", "duplicate id `add`", "first on p2.jsonl:1"]);
+    let c = json!({"candidate_id": "c1", "question_id": "add", "code": "print(3)"});
+    let d2 = json!({"candidate_id": "c2", "question_id": "add", "code": "print(4)"});
+    write_jsonl(&d.join("c2.jsonl"), &[c.clone(), d2, c]);
+    let o = valley(&judge_args("p.jsonl", "c2.jsonl", "v.jsonl"), d);
+    assert_refused(&o, &["c2.jsonl:3", "field `candidate_id`", "duplicate id `c1`", "line 1"]);
+    assert!(!d.join("v.jsonl").exists() && !d.join("e").exists());
+}
+
+/// A TACO call-based problem: `f(list, n)` returns the list's sum plus n.
+fn taco_call_problem() -> Value {
+    let io = json!({"fn_name": "f", "inputs": [[[1, 2], 3]], "outputs": [6]});
+    json!({"question_id": "sum", "input_output": io.to_string()})
+}
+
+/// The same problem as LiveCodeBench stores a functional (LeetCode) problem.
+fn lcb_call_problem(metadata: &str) -> Value {
+    let tests = json!([{"input": "[1, 2]\n3", "output": "6", "testtype": "functional"}]);
+    json!({"question_id": "sum", "question_content": "Sum.", "public_test_cases": tests.to_string(),
+           "private_test_cases": "", "metadata": metadata})
+}
+
+const CALL_SOLUTION: &str =
+    "class Solution:\n    def f(self, xs, n):\n        return sum(xs) + n\n";
+
+#[test]
+fn issue_14_a_problem_in_a_format_the_profile_cannot_read_is_refused_naming_the_row() {
+    let dir = workspace();
+    let d = dir.path();
+    write_jsonl(
+        &d.join("sum.jsonl"),
+        &[json!({"candidate_id": "s", "question_id": "sum", "code": CALL_SOLUTION})],
+    );
+    // a TACO call-based row under --profile lcb: correct code would be RE
+    write_jsonl(&d.join("taco.jsonl"), &[lcb_problem(), taco_call_problem()]);
+    let o = valley(&judge_args("taco.jsonl", "sum.jsonl", "v.jsonl"), d);
+    assert_refused(&o, &["taco.jsonl:2", "lcb grader", "test 0", "--profile taco"]);
+    // an LCB functional row whose metadata has no func_name: every candidate would be RE
+    write_jsonl(&d.join("nofn.jsonl"), &[lcb_call_problem("{}")]);
+    for profile in ["lcb", "taco"] {
+        let mut args = judge_args("nofn.jsonl", "sum.jsonl", "v.jsonl");
+        args[6] = profile;
+        let o = valley(&args, d);
+        assert_refused(&o, &["nofn.jsonl:1", "metadata", "func_name"]);
+    }
+    assert!(!d.join("v.jsonl").exists());
+}
+
+#[test]
+fn issue_14_lcb_functional_rows_under_taco_are_judged_as_taco_reads_them() {
+    let Some(_) = valley_test::judge_python() else { return };
+    let dir = workspace();
+    let d = dir.path();
+    write_jsonl(&d.join("lcb.jsonl"), &[lcb_call_problem(r#"{"func_name": "f"}"#)]);
+    write_jsonl(&d.join("taco.jsonl"), &[taco_call_problem()]);
+    write_jsonl(
+        &d.join("sum.jsonl"),
+        &[
+            json!({"candidate_id": "right", "question_id": "sum", "code": CALL_SOLUTION}),
+            json!({"candidate_id": "wrong", "question_id": "sum",
+                   "code": CALL_SOLUTION.replace("+ n", "- n")}),
+        ],
+    );
+    for (problems, profile) in [("lcb.jsonl", "taco"), ("taco.jsonl", "taco"), ("lcb.jsonl", "lcb")]
+    {
+        let mut args = judge_args(problems, "sum.jsonl", "v.jsonl");
+        args[6] = profile;
+        let o = valley(&args, d);
+        assert!(o.status.success(), "{problems} {profile}: {}", stderr(&o));
+        let verdicts: Vec<String> = valley_test::read_jsonl(&d.join("v.jsonl"))
+            .iter()
+            .map(|r| r["verdict"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(verdicts, ["AC", "WA"], "{problems} under {profile}");
+    }
+}
+
+#[test]
+fn issue_14_jobs_never_start_more_interpreters_than_programs() {
+    let Some(_) = valley_test::judge_python() else { return };
+    let dir = workspace();
+    let d = dir.path();
+    let mut args = judge_args("p.jsonl", "c.jsonl", "v.jsonl");
+    args.extend(["--jobs", "1000", "--json"]);
+    let o = valley(&args, d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["jobs"], json!(1), "one candidate, one interpreter: {summary}");
 }
