@@ -119,7 +119,7 @@ pub enum LoadProblemsError {
         first_line: u64,
     },
     /// The profile's grader cannot judge the problem as stored (its format does not match).
-    #[error("{}:{line}: the {profile} grader cannot judge this problem", path.display())]
+    #[error("{}:{line}: the {profile} grader cannot judge this problem: {source}", path.display())]
     Admit {
         /// The file.
         path: PathBuf,
