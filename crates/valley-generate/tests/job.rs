@@ -258,7 +258,8 @@ fn a_dead_replicas_work_goes_to_the_others() {
 #[test]
 fn a_bad_endpoint_is_refused_before_any_sample_is_sent() {
     // issue 14: a typo in the URL is a settings error, found by `init`
-    for bad in ["127.0.0.1:8000/v1", "ftp://127.0.0.1/v1", "http://:8000/v1", "http://h/v1?x=1", "nope"]
+    for bad in
+        ["127.0.0.1:8000/v1", "ftp://127.0.0.1/v1", "http://:8000/v1", "http://h/v1?x=1", "nope"]
     {
         let err = config(bad.into()).init().unwrap_err();
         assert!(
