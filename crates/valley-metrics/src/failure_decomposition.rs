@@ -27,8 +27,7 @@ use crate::SampleOutcome;
 
 /// The decomposition of the judged `samples`; `None` when there are none.
 pub fn failure_decomposition(samples: &[SampleOutcome<'_>]) -> Option<FailureDecomposition> {
-    let judged: Vec<&SampleOutcome<'_>> =
-        samples.iter().filter(|s| !crate::summary::not_judged(s)).collect();
+    let judged: Vec<&SampleOutcome<'_>> = samples.iter().filter(|s| s.judged()).collect();
     if judged.is_empty() {
         return None;
     }

@@ -33,10 +33,12 @@ pub struct SampleOutcome<'a> {
     pub verdict: &'a str,
 }
 
-/// Whether the judge could not judge this sample (`JUDGE_ERROR`): the toolkit's failure, never
-/// the model's.
-pub(crate) fn not_judged(s: &SampleOutcome<'_>) -> bool {
-    s.verdict == valley_types::Verdict::JudgeError.code()
+impl SampleOutcome<'_> {
+    /// Whether the judge judged this sample: not `JUDGE_ERROR`, which is the toolkit's failure,
+    /// never the model's.
+    pub fn judged(&self) -> bool {
+        self.verdict != valley_types::Verdict::JudgeError.code()
+    }
 }
 
 /// Summarizes `samples`; pass@k is given for each of `ks` not above the fewest samples of a
@@ -47,7 +49,7 @@ pub fn summarize(samples: &[SampleOutcome<'_>], ks: &[u64], bootstrap: &Bootstra
     let mut n_not_judged = 0;
     for s in samples {
         *verdicts.entry(s.verdict.to_owned()).or_insert(0) += 1;
-        if not_judged(s) {
+        if !s.judged() {
             n_not_judged += 1;
             continue;
         }
