@@ -22,7 +22,7 @@ use valley_judge::{Judge, Task};
 use valley_metrics::{Counts, SampleOutcome, mean_pass_at_k, summarize};
 use valley_types::{
     BenchmarkSelection, Bootstrap, EvalMetrics, EvalSummary, ExtractMode, Generation, Problem,
-    VerdictRecord, extract_code,
+    Verdict, VerdictRecord, extract_code,
 };
 
 pub use generations::{Generations, read_generations};
@@ -191,6 +191,7 @@ struct AfterThink {
 
 /// pass@1 when only the code after a closed `</think>` is graded. A sample whose after-think
 /// code is the code already judged keeps its verdict; one with other code has that code judged.
+/// A sample the judge could not judge (`JUDGE_ERROR`) is left out, as in pass@1.
 fn after_think(
     judge: &Judge,
     gens: &[Generation],
@@ -211,14 +212,21 @@ fn after_think(
         })
         .collect();
     let judged = judge_all(judge, &tasks, &|_| {});
-    let mut passed: Vec<bool> = (0..gens.len())
-        .map(|i| after[i].is_some() && after[i] == codes[i] && records[i].correct())
+    // `None`: the judge could not judge the code (`JUDGE_ERROR`), left out as in pass@1
+    let outcome = |r: &VerdictRecord| (r.verdict != Verdict::JudgeError).then(|| r.correct());
+    let mut passed: Vec<Option<bool>> = (0..gens.len())
+        .map(|i| match &after[i] {
+            None => Some(false),
+            Some(_) if after[i] == codes[i] => outcome(&records[i]),
+            Some(_) => Some(false),
+        })
         .collect();
     for (&i, r) in differ.iter().zip(&judged.records) {
-        passed[i] = r.correct();
+        passed[i] = outcome(r);
     }
     let mut per: BTreeMap<&str, Counts> = BTreeMap::new();
     for (g, ok) in gens.iter().zip(&passed) {
+        let Some(ok) = ok else { continue };
         let c = per.entry(g.question_id.as_str()).or_default();
         c.n += 1;
         c.c += u64::from(*ok);
