@@ -3,8 +3,9 @@
 # model fetched from the package registries — SmolLM2-135M-Instruct untrained and fine-tuned with
 # valley's native backend on nested subsets of the shipped traces, each served by `valley serve`,
 # sampled on real LeetCode problems (LiveCodeBench format), judged in the sandbox, then the
-# report (scaling table, valley fit, figures, index.html). About 5-10 minutes on 2 cores; a rerun
-# recomputes nothing; killed at any moment, the same command resumes.
+# report (scaling table, valley fit, figures, index.html). About 13 minutes of study time on a busy
+# 2-core machine (README: what to expect); a rerun recomputes nothing; killed at any moment, the
+# same command resumes.
 #
 #   bash scripts/demo.sh            # outputs in demo-out/study/ (report: demo-out/study/report/)
 #
