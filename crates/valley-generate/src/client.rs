@@ -128,17 +128,22 @@ impl Client {
         })
     }
 
-    /// Whether the server at `base` (a base URL such as `http://127.0.0.1:8000/v1`) answers at
-    /// all: `GET {base}/models`, where any HTTP answer (even an error status) counts; only a
-    /// request that gets no answer within `timeout` (refused, unknown host, TLS failure,
-    /// silence) is an error.
+    /// Whether the server at `base` (a base URL such as `http://127.0.0.1:8000/v1`) is there at
+    /// all: `GET {base}/models`, where any HTTP answer (even an error status) counts, and so
+    /// does a connection the server accepted but did not answer within `timeout` (a busy
+    /// server: llama.cpp's answers nothing while it decodes); only a connection that cannot be
+    /// made (refused, unknown host, TLS failure, no answer to connect) is an error.
     pub async fn probe(&self, base: &str, timeout: Duration) -> Result<(), RequestError> {
         let url = format!("{}/models", base.trim_end_matches('/'));
         let mut req = self.http.get(url).timeout(timeout);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }
-        req.send().await.map(drop).map_err(RequestError::Transport)
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_timeout() && !e.is_connect() => Ok(()),
+            Err(e) => Err(RequestError::Transport(e)),
+        }
     }
 
     /// The request body for `prompt` with `params`.

@@ -287,4 +287,11 @@ fn a_bad_endpoint_is_refused_before_any_sample_is_sent() {
     };
     let err = two.init().unwrap().check_endpoints(Duration::from_secs(5)).unwrap_err();
     assert!(err.to_string().contains(&base), "{err}");
+    // a server that accepts the connection but is too busy to answer (llama.cpp's while it
+    // decodes) is there: the probe passes and the requests will wait for it
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_base = format!("http://{}/v1", busy.local_addr().unwrap());
+    let held = std::thread::spawn(move || busy.accept().map(|(conn, _)| conn));
+    config(busy_base).init().unwrap().check_endpoints(Duration::from_millis(500)).unwrap();
+    drop(held.join().unwrap());
 }
