@@ -198,6 +198,10 @@ pub fn materialize_with_manifest(
     manifest_path: &Path,
 ) -> Result<(), MaterializeError> {
     let bytes = serde_json::to_vec_pretty(manifest).expect("manifest serializes");
+    // The files an earlier run recorded in this folder: the ones this run does not write again
+    // go once the new set has landed, so the folder never holds one run's files beside another
+    // run's manifest (the command holds the folder's lock meanwhile).
+    let previous = previous_outputs(manifest_path);
     materialize(
         path,
         fields,
@@ -205,7 +209,27 @@ pub fn materialize_with_manifest(
         outputs,
         &[(manifest_path.to_path_buf(), bytes)],
     )?;
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    for name in previous {
+        let stale = dir.join(&name);
+        if !outputs.iter().any(|(p, _)| p.file_name() == stale.file_name()) {
+            // best effort: a file that is already gone is what we want
+            let _ = std::fs::remove_file(&stale);
+        }
+    }
     Ok(())
+}
+
+/// The plain file names of the groups an existing manifest at `manifest_path` lists (none when
+/// there is no readable manifest).
+fn previous_outputs(manifest_path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(manifest_path) else { return Vec::new() };
+    let Ok(old) = serde_json::from_str::<Manifest>(&text) else { return Vec::new() };
+    old.groups
+        .into_values()
+        .map(|g| g.path)
+        .filter(|p| Path::new(p).file_name().is_some_and(|f| f == p.as_str()))
+        .collect()
 }
 
 /// Recomputes a manifest's id hashes from the files beside it; returns the groups that differ.
