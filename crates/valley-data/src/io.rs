@@ -16,5 +16,5 @@ pub use claim::{Claim, ClaimOutputError, ClaimOutputs, OutputKind, Overlap};
 pub use error::{ReadDatasetError, ReadDatasetErrorKind, WriteDatasetError};
 pub use fields::FieldMap;
 pub use format::Format;
-pub use read::{RawRow, RowReader, decode_row, read_records};
+pub use read::{Columns, RawRow, RowReader, decode_row, read_records};
 pub use write::{OutputSet, StagedFile};

@@ -71,6 +71,8 @@ pub struct SplitConfig {
     pub seed: u64,
     /// Output folder.
     pub out: PathBuf,
+    /// Where the input came from on the Hub, if it did (recorded in the manifest).
+    pub hub: Vec<valley_types::HubSource>,
 }
 
 /// Splitting failed.
@@ -157,6 +159,7 @@ pub fn run(config: &SplitConfig) -> Result<Manifest, SplitError> {
         input_rows: scan.entries.len() as u64,
         selection: SELECTION_RULE.into(),
         groups,
+        hub: config.hub.clone(),
         excluded,
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };

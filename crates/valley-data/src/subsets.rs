@@ -21,6 +21,8 @@ pub struct SubsetsConfig {
     pub seed: u64,
     /// Output folder.
     pub out: PathBuf,
+    /// Where the input came from on the Hub, if it did (recorded in the manifest).
+    pub hub: Vec<valley_types::HubSource>,
 }
 
 /// Drawing subsets failed.
@@ -102,6 +104,7 @@ pub fn run(config: &SubsetsConfig) -> Result<SubsetsOutcome, SubsetsError> {
         input_rows: available,
         selection: SELECTION_RULE.into(),
         groups,
+        hub: config.hub.clone(),
         excluded: BTreeMap::new(),
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };

@@ -93,6 +93,7 @@ impl Benchmark {
             release: self.release.map(|r| r.tag()),
             files: self.files.iter().map(|f| f.display().to_string()).collect(),
             filter: self.selection.describe(),
+            hub: Vec::new(),
         }
     }
 }

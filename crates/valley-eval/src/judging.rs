@@ -122,15 +122,31 @@ pub fn judge_candidates(
     judge_all(judge, &tasks, progress)
 }
 
+/// The traces [`read_traces`] left out because their question has no problem.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Unmatched {
+    /// How many.
+    pub rows: u64,
+    /// The first few, each naming file, line, field and id.
+    pub examples: Vec<String>,
+}
+
+/// How many left-out traces [`Unmatched`] names.
+const UNMATCHED_EXAMPLES: usize = 10;
+
 /// Reads traces to label (`--field` maps their columns); each must name a problem of
-/// `problems` (read from `problems_path`) in `question_id`, else the error names its line.
+/// `problems` (read from `problems_path`) in `question_id`, else the error names its line. With
+/// `skip_unmatched`, a trace naming no problem is left out and counted instead (a TACO row its
+/// import left out for having no tests, say); a trace with no `question_id` is always an error.
 pub fn read_traces(
     path: &Path,
     fields: &FieldMap,
     problems: &HashMap<String, Problem>,
     problems_path: &Path,
-) -> Result<Vec<Trace>, ReadInputError> {
+    skip_unmatched: bool,
+) -> Result<(Vec<Trace>, Unmatched), ReadInputError> {
     let mut traces = Vec::new();
+    let mut unmatched = Unmatched::default();
     for row in OpenError::open(path)? {
         let row = row?;
         let trace: Trace = decode_row(path, &row, fields)?;
@@ -142,17 +158,25 @@ pub fn read_traces(
             });
         };
         if !problems.contains_key(qid) {
-            return Err(ReadInputError::UnknownProblem {
+            let e = ReadInputError::UnknownProblem {
                 path: path.to_path_buf(),
                 line: row.line,
                 field: fields.describe("question_id"),
                 id: qid.to_owned(),
                 problems: problems_path.to_path_buf(),
-            });
+            };
+            if !skip_unmatched {
+                return Err(e);
+            }
+            unmatched.rows += 1;
+            if unmatched.examples.len() < UNMATCHED_EXAMPLES {
+                unmatched.examples.push(e.to_string());
+            }
+            continue;
         }
         traces.push(trace);
     }
-    Ok(traces)
+    Ok((traces, unmatched))
 }
 
 /// Judges the code `extract` finds in each trace's response and returns the traces with

@@ -9,7 +9,9 @@
 //!   [`JudgeSummary`] both print;
 //! - evaluation: [`read_generations`], [`evaluate`] (judge the generations and compute the
 //!   typed [`valley_types::EvalMetrics`] record, `metrics.json`), [`report_markdown`] and
-//!   [`write_outputs`].
+//!   [`write_outputs`];
+//! - [`import_lcb`]: LiveCodeBench's `code_generation_lite` files read directly into one problems
+//!   file for a release and window (`valley data import lcb`).
 //!
 //! Errors are typed per operation ([`LoadProblemsError`], [`ReadInputError`], [`EvalError`], …);
 //! a candidate program's failure is a verdict, never an error. The judge's own failure on a
@@ -36,6 +38,7 @@
 mod benchmark;
 mod error;
 mod eval;
+mod import_lcb;
 mod judging;
 mod problems;
 
@@ -48,8 +51,9 @@ pub use eval::{
     EvalConfig, Evaluation, Generations, evaluate, format_rate, metrics_json, read_generations,
     report_markdown, write_outputs,
 };
+pub use import_lcb::{ImportLcbError, LcbImport, import_lcb};
 pub use judging::{
-    JudgeSummary, Judged, Progress, SandboxSummary, judge_all, judge_candidates, label_trace,
-    label_traces, read_candidates, read_traces,
+    JudgeSummary, Judged, Progress, SandboxSummary, Unmatched, judge_all, judge_candidates,
+    label_trace, label_traces, read_candidates, read_traces,
 };
 pub use problems::{ProblemSet, count_benchmark, load_benchmark, load_problems};

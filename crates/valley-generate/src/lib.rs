@@ -7,6 +7,8 @@
 //!   429, 5xx and transport errors;
 //! - [`Journal`]: the crash-safe, append-only JSON Lines file of [`valley_types::Generation`]
 //!   records; a job killed at any moment and restarted ends with each (question, sample) once;
+//! - [`TeacherRecipe`]: a teacher's published sampling settings and response shape
+//!   (`examples/teachers.toml`);
 //! - [`GenerateConfig`] → [`Generator`]: runs a job with bounded concurrency, reporting
 //!   [`Event`]s for a progress bar, over one endpoint or a [`Pool`] of replicas (least outstanding
 //!   requests first; a replica whose server dies loses no sample; stragglers are hedged).
@@ -32,6 +34,7 @@ mod job;
 mod journal;
 mod pool;
 pub mod prompt;
+pub mod teacher;
 
 pub use client::{Client, Completion, RequestError, RetryPolicy, parse_completion};
 pub use job::{
@@ -43,3 +46,4 @@ pub use prompt::{
     Message, PromptBody, PromptStyle, lcb_messages, lcb_prompt, lcb_question_template,
     question_messages,
 };
+pub use teacher::{RecipeError, Teacher, TeacherRecipe};

@@ -1,12 +1,14 @@
-//! Expanding a spec into its steps: data (label, subsets, split) -> train -> generate -> eval per
-//! run, then results and report. Steps come out in dependency order; each says what it runs,
+//! Expanding a spec into its steps: `[distill]` (import, teachers, traces, decontam) -> data
+//! (label, subsets, split) -> train -> generate -> eval per run, then results and report. Steps come out in dependency order; each says what it runs,
 //! which files and upstream steps it reads, and which settings go into its key.
 //!
-//! One module per step kind: [`data`], [`train`], [`generate`] and [`eval`], [`results`]; the
+//! One module per step kind: [`distill`], [`data`], [`train`], [`generate`] and [`eval`],
+//! [`results`]; the
 //! expansion's state and shared helpers in [`builder`], the records in [`step`].
 
 mod builder;
 mod data;
+mod distill;
 mod eval;
 mod generate;
 mod results;
@@ -26,6 +28,9 @@ use crate::spec::LoadedSpec;
 /// Expands a loaded spec into its plan.
 pub fn expand(spec: &LoadedSpec) -> Result<Plan, StudyError> {
     let mut b = builder::Builder::new(spec);
+    if let Some(d) = &spec.spec.distill {
+        b.distill(d);
+    }
     for (name, d) in &spec.spec.datasets {
         b.data(name, d);
     }

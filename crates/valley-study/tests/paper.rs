@@ -13,21 +13,25 @@ fn paper() -> Study {
 }
 
 #[test]
-fn paper_grid_expands_into_its_52_steps() {
+fn paper_grid_expands_into_its_61_steps() {
     let study = paper();
     let counts = count_by_kind(&study.plan);
     let want = [
+        ("decontam", 2),
         ("eval", 16),
         ("generate", 16),
+        ("import", 3),
         ("label", 1),
         ("report", 1),
         ("results", 1),
         ("split", 2),
         ("subsets", 1),
+        ("teacher", 2),
+        ("traces", 2),
         ("train", 14),
     ];
     assert_eq!(counts.into_iter().collect::<Vec<_>>(), want);
-    assert_eq!(study.plan.steps.len(), 52);
+    assert_eq!(study.plan.steps.len(), 61);
     assert_eq!(study.plan.runs.len(), 16);
     // Every dependency points backwards: the steps are in an order that can run.
     for (i, s) in study.plan.steps.iter().enumerate() {
@@ -35,6 +39,15 @@ fn paper_grid_expands_into_its_52_steps() {
     }
     let ids: Vec<&str> = study.plan.steps.iter().map(|s| s.id.as_str()).collect();
     for id in [
+        "distill/benchmark",
+        "distill/questions",
+        "distill/teacher/deepseek-r1-0528",
+        "distill/teacher/kat-v1-40b",
+        "distill/traces",
+        "distill/decontam",
+        "distill/taco-traces",
+        "distill/taco-decontam",
+        "distill/taco-problems",
         "data/scaling",
         "label/correctness",
         "data/correctness",
@@ -50,6 +63,68 @@ fn paper_grid_expands_into_its_52_steps() {
     ] {
         assert!(ids.contains(&id), "no step {id} in {ids:?}");
     }
+}
+
+#[test]
+fn the_data_comes_from_ocr2_its_sources_and_the_teachers() {
+    let study = paper();
+    let plan = &study.plan;
+    let step = |id: &str| &plan.steps[plan.index(id).unwrap_or_else(|| panic!("no step {id}"))];
+    let args = |id: &str| match &step(id).action {
+        Action::Valley { args } => args.join(" "),
+        other => panic!("{id}: {other:?}"),
+    };
+    let q = args("distill/questions");
+    assert!(
+        q.starts_with("data import ocr2 --input hf://datasets/nvidia/OpenCodeReasoning-2/"),
+        "{q}"
+    );
+    assert!(q.contains("--source taco:train=hf://datasets/BAAI/TACO/ALL/train-*.parquet"), "{q}");
+    assert!(q.contains("--source open-r1/codeforces:train="), "{q}");
+    let r1 = args("distill/teacher/deepseek-r1-0528");
+    assert!(r1.contains("--teacher deepseek-r1-0528") && r1.contains("--recipe "), "{r1}");
+    assert!(r1.contains("--model deepseek-ai/DeepSeek-R1-0528"), "the recipe's model: {r1}");
+    assert!(r1.contains("--endpoint http://deepseek-r1-0528:8000/v1"), "{r1}");
+    assert!(step("distill/teacher/kat-v1-40b").resumable);
+    let t = args("distill/taco-traces");
+    assert!(
+        t.contains("--generations deepseek-r1-0528=") && t.contains("--generations kat-v1-40b="),
+        "{t}"
+    );
+    assert!(t.contains("--dataset taco"), "{t}");
+    // decontaminated against the benchmark's window, imported from LiveCodeBench's files
+    let b = args("distill/benchmark");
+    assert!(
+        b.starts_with("data import lcb --input ")
+            && b.contains("--release release_v5 --start-date 2024-08-01 --end-date 2025-02-01"),
+        "{b}"
+    );
+    let d = args("distill/decontam");
+    assert!(
+        d.contains("--benchmark ")
+            && d.contains("distill/benchmark/problems.jsonl")
+            && d.contains("--report"),
+        "{d}"
+    );
+    assert!(step("distill/decontam").deps.contains(&plan.index("distill/benchmark").unwrap()));
+    // the datasets read the distilled traces, and the label step judges them on TACO's problems
+    let subsets = step("data/scaling");
+    assert_eq!(subsets.deps, vec![plan.index("distill/decontam").unwrap()]);
+    let label = step("label/correctness");
+    let want = [
+        plan.index("distill/taco-decontam").unwrap(),
+        plan.index("distill/taco-problems").unwrap(),
+    ];
+    assert_eq!(label.deps, want);
+    let l = args("label/correctness");
+    assert!(
+        l.contains("distill/taco-problems/problems.jsonl") && l.contains("--skip-unmatched"),
+        "{l}"
+    );
+    assert!(label.inputs.is_empty(), "{:?}", label.inputs);
+    // hf:// paths are named in the settings, not hashed as local inputs
+    assert!(step("distill/questions").inputs.is_empty());
+    assert_eq!(step("distill/questions").settings["hub"].as_array().unwrap().len(), 8);
 }
 
 #[test]

@@ -27,6 +27,9 @@ pub struct FakeConfig {
     pub seed: u64,
     /// Port on 127.0.0.1 (0 picks a free one).
     pub port: u16,
+    /// Canned answers (needle, response): a prompt containing a needle gets the first such
+    /// response instead of [`fake_response`]'s, so a fake teacher can solve some problems.
+    pub answers: Vec<(String, String)>,
 }
 
 impl Default for FakeConfig {
@@ -40,6 +43,7 @@ impl Default for FakeConfig {
             max_lifetime: Duration::from_secs(300),
             seed: 0,
             port: 0,
+            answers: Vec::new(),
         }
     }
 }
@@ -346,7 +350,10 @@ fn answer(
     let Some(prompt) = prompt else {
         return (400, String::new(), r#"{"error":{"message":"no prompt"}}"#.into());
     };
-    let text = fake_response(prompt, req["seed"].as_u64());
+    let text = match config.answers.iter().find(|(needle, _)| prompt.contains(needle.as_str())) {
+        Some((_, answer)) => answer.clone(),
+        None => fake_response(prompt, req["seed"].as_u64()),
+    };
     let tokens = text.split_whitespace().count() as u64;
     let (finish, tokens) = match req["max_tokens"].as_u64() {
         Some(m) if m < tokens => ("length", m),

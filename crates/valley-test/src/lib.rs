@@ -8,6 +8,9 @@
 //!   function of the prompt ([`fake_response`]), with configurable latency and injected 500s and
 //!   429s, bounded in requests and lifetime so a test can never leave it running.
 //!
+//! - [`FakeHub`]: the Hugging Face Hub's download routes for test repositories held in memory
+//!   (`hf-hub` and `huggingface_hub` fetch from it as from the real Hub), counting requests.
+//!
 //! - [`run_bin`], [`write_jsonl`], [`read_jsonl`]: run the built binary in a temp folder and
 //!   read and write its JSON Lines;
 //!
@@ -30,6 +33,7 @@
 
 mod cli;
 mod engine;
+mod fake_hub;
 mod fake_openai;
 pub mod gate;
 mod golden;
@@ -42,4 +46,5 @@ pub use engine::{
 pub use golden::{BLESS, assert_golden, eval_outputs};
 pub use judge_env::{JUDGE_PYTHON_ENV, judge_python, python_without_numpy};
 
+pub use fake_hub::{FakeHub, FakeRepo};
 pub use fake_openai::{FakeConfig, FakeOpenAi, fake_response};

@@ -167,6 +167,10 @@ pub struct BenchmarkSelection {
     pub files: Vec<String>,
     /// The row filter, in words (`all problems` when none).
     pub filter: String,
+    /// The files' Hugging Face Hub sources with the commit each was read at, when `--problems`
+    /// was an `hf://` path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hub: Vec<crate::HubSource>,
 }
 
 /// Response lengths in tokens: of every response, of those that completed, of the others.

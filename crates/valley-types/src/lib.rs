@@ -10,6 +10,8 @@
 //!   data labelling and evaluation;
 //! - [`Manifest`]: what a curation command drew, so a user can verify it later;
 //! - [`EvalMetrics`]: an evaluation's `metrics.json`, as `valley eval` writes it;
+//! - [`Question`], [`SourceRef`], [`ImportManifest`]: `data import`'s questions, the stable ids of
+//!   source dataset rows, and what an import read, wrote and left out;
 //! - [`RunResult`]: one evaluated run of a study, as `valley report` reads it.
 //!
 //! ```
@@ -24,6 +26,7 @@ mod candidate;
 mod eval_metrics;
 mod failure;
 mod generation;
+mod import;
 mod manifest;
 mod problem;
 mod prompt_style;
@@ -39,13 +42,17 @@ pub use eval_metrics::{
 };
 pub use failure::FailureDecomposition;
 pub use generation::{ApiKind, Generation, SamplingParams, ThinkSpan};
+pub use import::{
+    HubSource, ImportInput, ImportManifest, ImportOutput, IssueSummary, Question, RowIssue,
+    SourceCount, SourceRef,
+};
 pub use manifest::{Manifest, ManifestGroup};
 pub use problem::{Problem, ProblemFormat, TestCase, TestStyle};
 pub use prompt_style::{LCB_MODELS, PromptShape, PromptStyle};
 pub use run_result::{RUN_RESULT_VERSION, RunResult};
 pub use selection::{Day, LCB_RELEASE_FILES, LcbRelease, ProblemMeta, ProblemSelection};
 pub use trace::{
-    ExtractMode, ParsedResponse, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace, extract_code,
-    parse_response, python_strip,
+    ExtractMode, ParsedResponse, ResponseFormat, THINK_CLOSE, THINK_OPEN, ThinkStatus, Trace,
+    extract_code, parse_response, python_strip,
 };
 pub use verdict::{FirstFailure, Verdict, VerdictRecord};

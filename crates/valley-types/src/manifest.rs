@@ -23,6 +23,9 @@ pub struct Manifest {
     pub selection: String,
     /// One entry per output, keyed by size (`"1000"`) or group name (`"correct"`).
     pub groups: BTreeMap<String, ManifestGroup>,
+    /// The input, when it was read from the Hugging Face Hub, with the commit it was read at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hub: Vec<crate::HubSource>,
     /// Labels seen and left out (split only), with their counts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub excluded: BTreeMap<String, u64>,

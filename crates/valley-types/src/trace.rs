@@ -127,6 +127,95 @@ pub fn parse_response(response: &str) -> ParsedResponse<'_> {
     }
 }
 
+/// How a teacher shapes its responses, so that every trace ends up as `<think>…</think>` then
+/// the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResponseFormat {
+    /// Already `<think>…</think>` then the answer (DeepSeek-R1-0528, Qwen3, QwQ); kept as is.
+    #[default]
+    Think,
+    /// The chat template opens `<think>` in the prompt, so the response starts inside the
+    /// reasoning (DeepSeek-R1 before 0528): `<think>\n` is put back in front unless present.
+    ThinkInPrompt,
+    /// Kwaipilot's AutoThink layout (KAT-V1): a `<judge>…</judge>` block, `<think_on>` or
+    /// `<think_off>`, then `<think>…</think>` (think-on only) and `<answer>…</answer>`. The judge
+    /// block and mode marker are dropped and the answer unwrapped; a think-off response keeps no
+    /// reasoning block.
+    KatAutothink,
+}
+
+impl ResponseFormat {
+    /// Every format, for help texts and tests.
+    pub const ALL: [ResponseFormat; 3] = [Self::Think, Self::ThinkInPrompt, Self::KatAutothink];
+
+    /// The format's name in recipes and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Think => "think",
+            Self::ThinkInPrompt => "think-in-prompt",
+            Self::KatAutothink => "kat-autothink",
+        }
+    }
+
+    /// The response in valley's trace shape.
+    pub fn normalize(self, response: &str) -> String {
+        match self {
+            Self::Think => response.to_owned(),
+            Self::ThinkInPrompt => {
+                if response.trim_start().starts_with(THINK_OPEN) {
+                    response.to_owned()
+                } else {
+                    format!("{THINK_OPEN}\n{response}")
+                }
+            }
+            Self::KatAutothink => kat_autothink(response),
+        }
+    }
+}
+
+impl std::str::FromStr for ResponseFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown response format `{s}` (expected one of: {})", names.join(", "))
+        })
+    }
+}
+
+/// `<judge>…</judge>\n<think_on>\n<think>…</think>\n<answer>…</answer>` → `<think>…</think>…`.
+fn kat_autothink(response: &str) -> String {
+    let mut rest = response.trim_start();
+    if let Some(after) = rest.strip_prefix("<judge>") {
+        // an unclosed judge block leaves nothing to keep
+        rest = after.split_once("</judge>").map_or("", |(_, r)| r);
+    }
+    let rest = rest.trim_start();
+    let rest = rest
+        .strip_prefix("<think_on>")
+        .or_else(|| rest.strip_prefix("<think_off>"))
+        .unwrap_or(rest)
+        .trim_start();
+    let (think, answer) = match rest.strip_prefix(THINK_OPEN) {
+        Some(body) => match body.split_once(THINK_CLOSE) {
+            Some((r, a)) => (Some(r), a),
+            // reasoning cut off: keep it unclosed, so the trace counts as unfinished
+            None => return format!("{THINK_OPEN}{body}"),
+        },
+        None => (None, rest),
+    };
+    let answer = answer.trim_start();
+    let answer = match answer.strip_prefix("<answer>") {
+        Some(a) => a.split_once("</answer>").map_or(a, |(inner, _)| inner),
+        None => answer,
+    };
+    match think {
+        Some(r) => format!("{THINK_OPEN}{r}{THINK_CLOSE}\n{}", answer.trim_start_matches('\n')),
+        None => answer.to_owned(),
+    }
+}
+
 /// Which code block of a response is graded.
 ///
 /// LiveCodeBench scoring uses [`ExtractMode::Lcb`] (the default of the `lcb` judge profile and of
@@ -412,6 +501,32 @@ mod tests {
         assert_eq!(t.id, "7");
         let back = serde_json::to_string(&t).unwrap();
         assert_eq!(back, r#"{"id":"7","question":"q","response":"r","z":1,"a":[2]}"#);
+    }
+
+    #[test]
+    fn response_formats_end_as_think_then_answer() {
+        let r = "<think>a</think>b";
+        assert_eq!(ResponseFormat::Think.normalize(r), r);
+        assert_eq!(ResponseFormat::ThinkInPrompt.normalize("a</think>b"), "<think>\na</think>b");
+        assert_eq!(ResponseFormat::ThinkInPrompt.normalize(r), r);
+        let kat = "<judge>\nhard, think\n</judge>\n<think_on>\n<think>\nplan\n</think>\n<answer>\n```python\nprint(1)\n```\n</answer>";
+        let n = ResponseFormat::KatAutothink.normalize(kat);
+        assert_eq!(n, "<think>\nplan\n</think>\n```python\nprint(1)\n```\n");
+        assert_eq!(parse_response(&n).think, ThinkStatus::WellFormed);
+        let off = "<judge>easy</judge>\n<think_off>\n<answer>42</answer>";
+        assert_eq!(ResponseFormat::KatAutothink.normalize(off), "42");
+        assert_eq!(
+            parse_response(&ResponseFormat::KatAutothink.normalize(off)).think,
+            ThinkStatus::Missing
+        );
+        let cut = "<judge>x</judge><think_on><think>long";
+        assert_eq!(
+            parse_response(&ResponseFormat::KatAutothink.normalize(cut)).think,
+            ThinkStatus::Unclosed
+        );
+        for f in ResponseFormat::ALL {
+            assert_eq!(f.name().parse::<ResponseFormat>(), Ok(f));
+        }
     }
 
     proptest::proptest! {

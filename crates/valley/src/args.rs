@@ -1,7 +1,9 @@
 //! Command-line arguments (clap derive). Raw arguments are validated into library configs in
 //! `commands/`, before any work starts.
 
+mod benchmark;
 mod data;
+mod import;
 mod judge;
 mod range;
 
@@ -12,9 +14,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use self::range::{FloatRange, MAX_JOBS, MAX_RESAMPLES, MAX_TOKENS, count, jobs};
 
+pub(crate) use benchmark::BenchmarkArgs;
 pub(crate) use data::{
     DataCommand, DecontamArgs, DedupArgs, DedupKeyArg, InputArgs, LabelArgs, RenderArgs, SplitArgs,
     SplitBy, StatsArgs, SubsetsArgs, TokenizerArgs, VerifyArgs,
+};
+pub(crate) use import::{
+    ImportCommand, ImportLcbArgs, ImportOcr2Args, ImportTacoArgs, Ocr2TracesArg, TacoSplitArg,
+    TracesArgs,
 };
 pub(crate) use judge::{
     JudgeArgs, JudgeCommand, JudgeCommandArgs, JudgeEnvCheckArgs, JudgeEnvCommand,
@@ -277,6 +284,18 @@ pub(crate) struct GenerateArgs {
     pub(crate) limit: Option<usize>,
     #[command(flatten)]
     pub(crate) benchmark: BenchmarkArgs,
+    /// Teacher recipe (TOML, see examples/teachers.toml) for --teacher.
+    #[arg(long, value_name = "FILE", requires = "teacher")]
+    pub(crate) recipe: Option<PathBuf>,
+    /// Sample as this teacher of --recipe: its temperature, top-p, token budget, samples per
+    /// question, system turn and extra request fields, each question as the raw user turn.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "recipe",
+        conflicts_with_all = ["n", "max_tokens", "temperature", "top_p", "extra_body", "prompt_style", "system"]
+    )]
+    pub(crate) teacher: Option<String>,
     /// Requests per sample at most, retries on 429, 5xx and transport errors included.
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = count::<u32>(1..=1000))]
     pub(crate) max_attempts: u32,
@@ -300,27 +319,6 @@ pub(crate) enum LauncherArg {
     Local,
     /// Slurm job steps on the allocation's nodes.
     Srun,
-}
-
-/// Which benchmark problems count: a LiveCodeBench release and the scorer's filters.
-#[derive(Debug, Default, Args)]
-pub(crate) struct BenchmarkArgs {
-    /// LiveCodeBench release: release_v1 … release_v6, release_latest, vN (one file) or vN_vM;
-    /// --problems is then the folder holding LiveCodeBench's test.jsonl, test2.jsonl, ….
-    #[arg(long, value_name = "TAG")]
-    pub(crate) release: Option<String>,
-    /// Keep problems whose contest_date is on or after this day (LiveCodeBench's --start_date).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub(crate) start_date: Option<String>,
-    /// Keep problems whose contest_date is at or before this day's midnight (--end_date).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub(crate) end_date: Option<String>,
-    /// Keep problems of these platforms (exact: atcoder, codeforces, leetcode). Repeatable.
-    #[arg(long, value_delimiter = ',', value_name = "NAME")]
-    pub(crate) platform: Vec<String>,
-    /// Keep problems of these difficulties (exact: easy, medium, hard). Repeatable.
-    #[arg(long, value_delimiter = ',', value_name = "LABEL")]
-    pub(crate) difficulty: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,8 @@
 //! exit code.
 
 use crate::args::{
-    Cli, Command, DataCommand, JudgeArgs, JudgeCommand, JudgeEnvCommand, ModelCommand, StudyCommand,
+    Cli, Command, DataCommand, ImportCommand, JudgeArgs, JudgeCommand, JudgeEnvCommand,
+    ModelCommand, StudyCommand,
 };
 
 mod benchmark;
@@ -47,5 +48,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Data(DataCommand::Dedup(args)) => data::dedup::run(args),
         Command::Data(DataCommand::Decontam(args)) => data::decontam::run(args),
         Command::Data(DataCommand::Verify(args)) => data::verify::run(args),
+        Command::Data(DataCommand::Import(ImportCommand::Ocr2(args))) => data::import::ocr2(args),
+        Command::Data(DataCommand::Import(ImportCommand::Taco(args))) => data::import::taco(args),
+        Command::Data(DataCommand::Import(ImportCommand::Lcb(args))) => data::import::lcb(args),
+        Command::Data(DataCommand::Traces(args)) => data::traces::run(args),
     }
 }

@@ -8,18 +8,27 @@ use clap::Parser;
 mod args;
 mod commands;
 mod exit;
+mod hub;
 mod printer;
 
 fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match args::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(e) => return usage(&e),
     };
     init_logging(cli.global.verbose, cli.global.quiet);
+    // `hf://` paths are fetched once the command line is known to be valid, then parsed again
+    // with their local paths.
+    let cli = if hub::mentions_hub(&argv) {
+        match hub::resolve_args(argv).map(args::Cli::try_parse_from) {
+            Ok(Ok(cli)) => cli,
+            Ok(Err(e)) => return usage(&e),
+            Err(err) => return ExitCode::from(exit::report(&err)),
+        }
+    } else {
+        cli
+    };
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => ExitCode::from(exit::report(&err)),
@@ -31,6 +40,12 @@ fn main() -> ExitCode {
 fn colour_on_stderr() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn usage(e: &clap::Error) -> ExitCode {
+    let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+    let _ = e.print();
+    ExitCode::from(code)
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -70,6 +70,7 @@ fn sigkill_five_times_then_finish_exactly_once() {
         max_lifetime: Duration::from_secs(120),
         seed: 7,
         port: 0,
+        ..FakeConfig::default()
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -322,8 +322,12 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
     let spec = repo().join("examples/paper.toml");
     let out = valley(&["study", "run", spec.to_str().unwrap(), "--dry-run", "--json"], &repo());
     let est = json_of(&out);
-    assert_eq!(est["steps"].as_array().unwrap().len(), 52);
+    assert_eq!(est["steps"].as_array().unwrap().len(), 61);
     assert_eq!(est["counts"]["train"], 14);
+    assert_eq!(
+        (est["counts"]["teacher"].as_u64(), est["counts"]["import"].as_u64()),
+        (Some(2), Some(3))
+    );
     assert!(est["gpu_hours"].as_f64().unwrap() > 0.0);
     // issue 13: the benchmark window and its counts (the LiveCodeBench files are not in the
     // repository: the count is [estimate]'s)
@@ -344,6 +348,9 @@ fn paper_dry_run_prints_its_steps_and_estimates() {
         ) && text.contains(" is not there to count) x 10 samples = 2790 samples per run, 44640 over 16 generate steps"),
         "{text}"
     );
+    for step in ["distill/questions", "distill/teacher/kat-v1-40b", "distill/taco-problems"] {
+        assert!(text.contains(step), "{step} not listed: {text}");
+    }
 }
 
 /// Issue 13: with the LiveCodeBench files there, the dry run counts the window's problems as

@@ -20,6 +20,28 @@ pub struct RawRow {
     pub json: Vec<u8>,
 }
 
+/// Which top-level fields a reader decodes (Parquet only; JSON Lines rows come whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Columns<'a> {
+    /// Every field.
+    All,
+    /// Only these.
+    Only(&'a [&'a str]),
+    /// All but these.
+    Except(&'a [&'a str]),
+}
+
+impl Columns<'_> {
+    /// Whether the field `name` is read.
+    pub fn wants(&self, name: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(names) => names.contains(&name),
+            Self::Except(names) => !names.contains(&name),
+        }
+    }
+}
+
 /// Streams the rows of a record file, and hashes the file's bytes on the way.
 pub struct RowReader {
     path: PathBuf,
@@ -59,6 +81,16 @@ impl<R: Read> Read for Hashing<R> {
 impl RowReader {
     /// Opens a record file, choosing the format by extension.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ReadDatasetError> {
+        Self::open_columns(path, Columns::All)
+    }
+
+    /// Opens a record file and reads only the named top-level fields where the format allows it
+    /// (Parquet decodes only those columns; JSON Lines rows come whole, and a caller decoding them
+    /// skips the rest). Rows keep their line numbers either way.
+    pub fn open_columns(
+        path: impl AsRef<Path>,
+        columns: Columns<'_>,
+    ) -> Result<Self, ReadDatasetError> {
         let path = path.as_ref().to_path_buf();
         let format = Format::from_path(&path)
             .ok_or_else(|| ReadDatasetError::file(&path, Kind::UnknownFormat))?;
@@ -85,7 +117,27 @@ impl RowReader {
                     File::open(&path).map_err(|e| ReadDatasetError::file(&path, Kind::Io(e)))?;
                 let batches =
                     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                        .and_then(|b| b.with_batch_size(256).build())
+                        .and_then(|b| {
+                            let b = match columns {
+                                Columns::Only(_) | Columns::Except(_) => {
+                                    let roots: Vec<usize> = b
+                                        .schema()
+                                        .fields()
+                                        .iter()
+                                        .enumerate()
+                                        .filter(|(_, f)| columns.wants(f.name()))
+                                        .map(|(i, _)| i)
+                                        .collect();
+                                    let mask = parquet::arrow::ProjectionMask::roots(
+                                        b.parquet_schema(),
+                                        roots,
+                                    );
+                                    b.with_projection(mask)
+                                }
+                                Columns::All => b,
+                            };
+                            b.with_batch_size(256).build()
+                        })
                         .map_err(|e| ReadDatasetError::file(&path, Kind::Parquet(Box::new(e))))?;
                 return Ok(Self {
                     path,

@@ -26,6 +26,7 @@ pub struct StagedFile {
     tmp: tempfile::NamedTempFile,
     sink: Sink,
     rows: u64,
+    hash: Option<sha2::Sha256>,
 }
 
 impl StagedFile {
@@ -64,7 +65,7 @@ impl StagedFile {
             Some(Format::JsonlZst) => Sink::Zst(zstd::Encoder::new(buf, 3).map_err(err)?),
             _ => Sink::Plain(buf),
         };
-        Ok(Self { path, tmp, sink, rows: 0 })
+        Ok(Self { path, tmp, sink, rows: 0, hash: None })
     }
 
     /// The final path.
@@ -87,6 +88,18 @@ impl StagedFile {
         w.write_all(bytes).map_err(|source| WriteDatasetError { path: self.path.clone(), source })
     }
 
+    /// Hashes every line written from now on (see [`StagedFile::content_sha256`]).
+    pub fn hashing(mut self) -> Self {
+        self.hash = Some(sha2::Digest::new());
+        self
+    }
+
+    /// SHA-256 of the lines written (each with its `\n`): the file's bytes when it is not
+    /// compressed. `None` unless [`StagedFile::hashing`] was called first.
+    pub fn content_sha256(&self) -> Option<String> {
+        self.hash.as_ref().map(|h| hex::encode(sha2::Digest::finalize(h.clone())))
+    }
+
     /// Appends one line (the terminator is added).
     pub fn write_line(&mut self, line: &[u8]) -> Result<(), WriteDatasetError> {
         let w: &mut dyn Write = match &mut self.sink {
@@ -97,6 +110,10 @@ impl StagedFile {
         w.write_all(line)
             .and_then(|()| w.write_all(b"\n"))
             .map_err(|source| WriteDatasetError { path: self.path.clone(), source })?;
+        if let Some(h) = &mut self.hash {
+            sha2::Digest::update(h, line);
+            sha2::Digest::update(h, b"\n");
+        }
         self.rows += 1;
         Ok(())
     }
@@ -159,6 +176,13 @@ impl OutputSet {
     /// Whether nothing is staged.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+
+    /// Adds an output staged elsewhere (one made with [`StagedFile::hashing`]) and returns its
+    /// index.
+    pub fn add(&mut self, file: StagedFile) -> usize {
+        self.files.push(file);
+        self.files.len() - 1
     }
 
     /// The staged output at `index`.

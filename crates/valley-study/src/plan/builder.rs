@@ -2,14 +2,14 @@
 //! and the order of the grid (a run continuing from another comes after it).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use valley_types::PromptStyle;
 
 use super::step::{Input, RunInfo, Step};
 use crate::error::StudyError;
-use crate::spec::{LoadedSpec, StudentSpec};
+use crate::spec::{DistillOutput, LoadedSpec, StudentSpec};
 
 /// The expansion in progress.
 pub(super) struct Builder<'a> {
@@ -21,6 +21,8 @@ pub(super) struct Builder<'a> {
     /// Run id -> its train step.
     pub(super) train_steps: HashMap<String, usize>,
     pub(super) evals: Vec<(RunInfo, usize)>,
+    /// What `[distill]` makes: the step writing it and the file.
+    pub(super) distilled: Vec<(DistillOutput, usize, PathBuf)>,
 }
 
 pub(super) fn path_str(p: &Path) -> String {
@@ -59,6 +61,7 @@ impl<'a> Builder<'a> {
             data_steps: HashMap::new(),
             train_steps: HashMap::new(),
             evals: Vec::new(),
+            distilled: Vec::new(),
         }
     }
 }
@@ -71,6 +74,16 @@ impl Builder<'_> {
 
     pub(super) fn out(&self) -> &Path {
         &self.spec.out
+    }
+
+    /// A dataset's file: a `[distill]` output (with the step writing it), or a path.
+    pub(super) fn data_path(&self, value: &Path) -> (PathBuf, Option<usize>) {
+        if let Some(Ok(o)) = DistillOutput::of(value)
+            && let Some((_, step, path)) = self.distilled.iter().find(|(d, _, _)| *d == o)
+        {
+            return (path.clone(), Some(*step));
+        }
+        (self.spec.resolve(value), None)
     }
 
     pub(super) fn student(&self, name: &str) -> &StudentSpec {

@@ -1,5 +1,6 @@
 //! Data steps: `valley data label` (when the traces are to be judged first), then nested subsets
-//! or a balanced split of the traces.
+//! or a balanced split of the traces. The traces (and a label's problems) are a file, or a
+//! `[distill]` output: then the step depends on the step writing it.
 
 use serde_json::json;
 
@@ -12,13 +13,14 @@ impl Builder<'_> {
     pub(super) fn data(&mut self, name: &str, d: &DatasetSpec) {
         let fields: Vec<String> =
             d.fields.iter().flat_map(|f| ["--field".into(), f.clone()]).collect();
-        let traces = self.spec.resolve(&d.traces);
+        let (traces, traces_step) = self.data_path(&d.traces);
         let traces_field = format!("datasets.{name}.traces");
-        // The traces come from the file, or from the label step that judged them.
+        // The traces come from the file (or a [distill] step), or from the label step that
+        // judged them.
         let (input_path, mut deps, mut inputs) = match &d.label {
             Some(label) => {
                 let id = format!("label/{name}");
-                let problems = self.spec.resolve(&label.problems);
+                let (problems, problems_step) = self.data_path(&label.problems);
                 let mut args = vec![
                     "data".into(),
                     "label".into(),
@@ -37,20 +39,34 @@ impl Builder<'_> {
                 if self.spec.spec.eval.allow_weak_sandbox {
                     args.push("--allow-weak-sandbox".into());
                 }
+                if problems_step.is_some() {
+                    // TACO rows without tests are not problems: their traces are counted out
+                    args.push("--skip-unmatched".into());
+                }
                 args.extend(fields.iter().cloned());
+                let mut inputs = Vec::new();
+                if traces_step.is_none() {
+                    inputs.push(Input { field: traces_field.clone(), path: traces.clone() });
+                }
+                if problems_step.is_none() {
+                    let field = format!("datasets.{name}.label.problems");
+                    inputs.push(Input { field, path: problems });
+                }
+                let mut settings = json!({
+                    "profile": label.profile,
+                    "problem_format": label.problem_format,
+                    "fields": d.fields,
+                });
+                // only when set, so that the keys of studies without it stay as they were
+                if problems_step.is_some() {
+                    settings["skip_unmatched"] = json!(true);
+                }
                 let i = self.push(Step {
                     id: id.clone(),
                     kind: StepKind::Label,
-                    deps: vec![],
-                    inputs: vec![
-                        Input { field: traces_field.clone(), path: traces.clone() },
-                        Input { field: format!("datasets.{name}.label.problems"), path: problems },
-                    ],
-                    settings: json!({
-                        "profile": label.profile,
-                        "problem_format": label.problem_format,
-                        "fields": d.fields,
-                    }),
+                    deps: traces_step.into_iter().chain(problems_step).collect(),
+                    inputs,
+                    settings,
                     action: Action::Valley { args },
                     resumable: false,
                     run: None,
@@ -59,7 +75,10 @@ impl Builder<'_> {
                 });
                 (step_dir(self.out(), &id).join("labelled.jsonl"), vec![i], vec![])
             }
-            None => (traces.clone(), vec![], vec![Input { field: traces_field, path: traces }]),
+            None => match traces_step {
+                Some(t) => (traces.clone(), vec![t], vec![]),
+                None => (traces.clone(), vec![], vec![Input { field: traces_field, path: traces }]),
+            },
         };
         let id = format!("data/{name}");
         let seed = d.seed.to_string();

@@ -18,6 +18,14 @@ pub(crate) const TRAIN_OUTPUT: &str = "run";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepKind {
+    /// `valley data import ocr2|taco|lcb`.
+    Import,
+    /// `valley generate` of a teacher recipe's teacher at its endpoint.
+    Teacher,
+    /// `valley data traces`.
+    Traces,
+    /// `valley data decontam`.
+    Decontam,
     /// `valley data label`.
     Label,
     /// `valley data subsets`.
@@ -40,6 +48,10 @@ impl StepKind {
     /// The kind's name.
     pub fn as_str(self) -> &'static str {
         match self {
+            StepKind::Import => "import",
+            StepKind::Teacher => "teacher",
+            StepKind::Traces => "traces",
+            StepKind::Decontam => "decontam",
             StepKind::Label => "label",
             StepKind::Subsets => "subsets",
             StepKind::Split => "split",

@@ -44,7 +44,8 @@ pub struct StudentSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DatasetSpec {
-    /// The traces (`id`, `question`, `response`, …).
+    /// The traces (`id`, `question`, `response`, …), or a `[distill]` output
+    /// (`distill:traces`, `distill:taco-traces`).
     pub traces: PathBuf,
     /// Field mapping passed as `--field F=C`.
     #[serde(default)]
@@ -99,7 +100,8 @@ impl SplitBy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LabelSpec {
-    /// Problems with the tests the traces' code is judged against.
+    /// Problems with the tests the traces' code is judged against, or `distill:taco-problems`
+    /// (then traces whose question has no problem are left out and counted).
     pub problems: PathBuf,
     /// Judge profile.
     #[serde(default = "taco")]

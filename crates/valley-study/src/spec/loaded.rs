@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::distill::{DistillOutput, DistillSpec, source_file};
 use super::grid::DatasetSpec;
 use super::stages::ENGINES;
 use super::study::StudySpec;
@@ -109,8 +110,12 @@ impl LoadedSpec {
                 ));
             }
         }
+        if let Some(dist) = &s.distill {
+            self.check_distill(text, dist)?;
+        }
         for (name, d) in &s.datasets {
             check_name(name).map_err(|m| self.invalid(text, name, m))?;
+            self.check_distill_refs(text, name, d)?;
             match (d.sizes.is_empty(), d.split) {
                 (false, None) => {
                     if d.sizes.contains(&0) {
@@ -260,6 +265,66 @@ impl LoadedSpec {
                 "start-date",
                 format!("{start} is after end-date {end}: no problem could match"),
             ));
+        }
+        Ok(())
+    }
+
+    /// A dataset's `distill:` values name outputs `[distill]` makes.
+    fn check_distill_refs(&self, text: &str, name: &str, d: &DatasetSpec) -> Result<(), SpecError> {
+        let refs =
+            [Some(("traces", &d.traces)), d.label.as_ref().map(|l| ("problems", &l.problems))];
+        for (field, value) in refs.into_iter().flatten() {
+            match DistillOutput::of(value) {
+                None => {}
+                Some(Err(m)) => return Err(self.invalid(text, field, m)),
+                Some(Ok(o)) => {
+                    let Some(dist) = &self.spec.distill else {
+                        return Err(self.invalid(
+                            text,
+                            field,
+                            format!(
+                                "dataset `{name}` uses `{}` but the spec has no [distill]",
+                                value.display()
+                            ),
+                        ));
+                    };
+                    if o == DistillOutput::TacoProblems && dist.taco.is_empty() {
+                        return Err(self.invalid(
+                            text,
+                            field,
+                            "`distill:taco-problems` needs TACO's files in [distill] `taco`".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_distill(&self, text: &str, d: &DistillSpec) -> Result<(), SpecError> {
+        if d.ocr2.is_empty() {
+            return Err(self.invalid(text, "ocr2", "name OpenCodeReasoning-2's files".into()));
+        }
+        if d.teachers.is_empty() {
+            return Err(self.invalid(text, "teachers", "name at least one teacher".into()));
+        }
+        for name in d.teachers.keys() {
+            check_name(name).map_err(|m| self.invalid(text, name, m))?;
+        }
+        for src in &d.sources {
+            let ok = source_file(src)
+                .and_then(|(key, file)| key.rsplit_once(':').map(|(n, sp)| (n, sp, file)))
+                .is_some_and(|(n, sp, f)| !n.is_empty() && !sp.is_empty() && !f.is_empty());
+            if !ok {
+                return Err(self.invalid(
+                    text,
+                    "sources",
+                    format!("`{src}` is not NAME:SPLIT=FILE (e.g. taco:train=F)"),
+                ));
+            }
+        }
+        if !matches!(d.taco_split.as_str(), "train" | "test") {
+            return Err(self.invalid(text, "taco-split", "expected `train` or `test`".into()));
         }
         Ok(())
     }

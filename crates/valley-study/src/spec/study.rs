@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::distill::DistillSpec;
 use super::grid::{DatasetSpec, RunGrid, StudentSpec};
 use super::stages::{BenchmarkSpec, EstimateSpec, EvalSpec, GenerateSpec, ReportSpec};
 
@@ -26,6 +27,9 @@ pub struct StudySpec {
     pub benchmark: BenchmarkSpec,
     /// The models that are fine-tuned, by short name.
     pub students: BTreeMap<String, StudentSpec>,
+    /// Training data made from its sources: questions, teacher traces, TACO problems.
+    #[serde(default)]
+    pub distill: Option<DistillSpec>,
     /// Training data, by short name; each yields parts (`scaling/1000`, `correctness/correct`).
     #[serde(default)]
     pub datasets: BTreeMap<String, DatasetSpec>,

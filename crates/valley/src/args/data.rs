@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::import::{ImportCommand, TracesArgs};
 use super::judge::JudgeSettings;
 use super::range::{FloatRange, count, jobs};
 
@@ -27,6 +28,14 @@ pub(crate) enum DataCommand {
     Decontam(DecontamArgs),
     /// Check that the outputs beside a manifest still hold exactly the rows it recorded.
     Verify(VerifyArgs),
+    /// Datasets as published: OpenCodeReasoning-2 with its questions filled from their sources,
+    /// TACO as problems with stable ids, LiveCodeBench's files read directly.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Teacher traces from `valley generate`'s records: each joined with its question, brought
+    /// to `<think>…</think>` then the answer, unfinished ones and ones without a closed
+    /// `<think>` block counted and kept out (filter `finished-with-closed-think`).
+    Traces(TracesArgs),
 }
 
 /// Where traces come from and how their fields are named.
@@ -143,6 +152,11 @@ pub(crate) struct LabelArgs {
     /// Output: the traces with `correct`, `verdict` and `verdict_detail` added.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
+    /// Leave out (counted, and named by line in the summary) the traces whose question has no
+    /// problem in --problems, instead of stopping at the first (e.g. a TACO row its import left
+    /// out for having no tests).
+    #[arg(long)]
+    pub(crate) skip_unmatched: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

@@ -2,11 +2,13 @@
 
 pub(crate) mod decontam;
 pub(crate) mod dedup;
+pub(crate) mod import;
 pub(crate) mod label;
 pub(crate) mod render;
 pub(crate) mod split;
 pub(crate) mod stats;
 pub(crate) mod subsets;
+pub(crate) mod traces;
 pub(crate) mod verify;
 
 mod tokenize;

@@ -66,16 +66,10 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let judge = settings.init(args.jobs, generations.records.len())?;
+    let mut selection = benchmark.describe();
+    selection.hub = crate::hub::sources();
     let evaluation = with_progress(generations.records.len(), |progress| {
-        evaluate(
-            &judge,
-            &problems,
-            benchmark.describe(),
-            &generations,
-            tokenizer.as_ref(),
-            &config,
-            progress,
-        )
+        evaluate(&judge, &problems, selection, &generations, tokenizer.as_ref(), &config, progress)
     })?;
     let metrics = &evaluation.metrics;
     let report = report_markdown(metrics, &args.problems, &args.generations);

@@ -71,7 +71,27 @@ fn prompting(args: &GenerateArgs) -> anyhow::Result<Prompting> {
     }
 }
 
-pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<u8> {
+/// `--recipe R --teacher T`: the teacher's sampling settings, each question as the raw user
+/// turn.
+fn apply_teacher(args: &mut GenerateArgs) -> anyhow::Result<()> {
+    let (Some(path), Some(name)) = (&args.recipe, &args.teacher) else { return Ok(()) };
+    let recipe = valley_generate::TeacherRecipe::load(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let t = recipe.teacher(path, name)?;
+    args.n = t.n;
+    args.temperature = t.temperature;
+    args.top_p = t.top_p;
+    args.max_tokens = t.max_tokens;
+    args.system = t.system.clone();
+    args.prompt_style = "raw".into();
+    if !t.extra_body.is_empty() {
+        args.extra_body = Some(Value::Object(t.extra_body.clone()).to_string());
+    }
+    Ok(())
+}
+
+pub(crate) fn run(mut args: GenerateArgs) -> anyhow::Result<u8> {
+    apply_teacher(&mut args)?;
     let plan = match &args.engine {
         Some(e) => Some(engine::Plan::from_args(&args, e)?),
         None => None,

@@ -24,6 +24,7 @@ pub(crate) fn run(args: SplitArgs) -> anyhow::Result<u8> {
         per_group: args.per_group,
         seed: args.seed,
         out: args.out,
+        hub: crate::hub::sources(),
     };
     let manifest = match split::run(&config) {
         Ok(m) => m,

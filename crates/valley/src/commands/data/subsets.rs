@@ -20,6 +20,7 @@ pub(crate) fn run(args: SubsetsArgs) -> anyhow::Result<u8> {
         sizes: args.sizes,
         seed: args.seed,
         out: args.out,
+        hub: crate::hub::sources(),
     };
     let outcome = match subsets::run(&config) {
         Ok(o) => o,
