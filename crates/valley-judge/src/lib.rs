@@ -8,7 +8,7 @@
 //! in its own sandbox.
 //!
 //! The main types: [`JudgeConfig`] (settings) builds a [`Judge`]; [`Task`] is one candidate on
-//! one problem; [`parse_problem`] reads LiveCodeBench, TACO and assert-style rows; [`env`] is the
+//! one problem; [`parse_problem`] reads LiveCodeBench, TACO and assert-style rows; [`env`](mod@env) is the
 //! judge's declared Python environment (pinned packages, the check every judge runs at start,
 //! and making a virtual environment that holds them).
 //!

@@ -209,8 +209,8 @@ pub(crate) struct GenerateArgs {
     /// the others.
     #[arg(long, default_value_t = 2, value_name = "N", requires = "engine", value_parser = count::<u32>(0..=1000))]
     pub(crate) engine_restarts: u32,
-    /// With --engine: folder of the servers' logs (`replica-<i>.log`) [default: beside --out,
-    /// `<out stem>.engine/`].
+    /// With --engine: folder of the servers' logs (`replica-<i>.log`; default: beside --out,
+    /// `<out stem>.engine/`).
     #[arg(long, value_name = "DIR", requires = "engine")]
     pub(crate) engine_logs: Option<PathBuf>,
     /// With --engine: start the servers here (local) or as Slurm job steps across the

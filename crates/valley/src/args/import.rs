@@ -16,7 +16,7 @@ pub(crate) struct TracesArgs {
     #[arg(long = "generations", value_name = "TEACHER=FILE", required = true)]
     pub(crate) generations: Vec<String>,
     /// Teacher recipe whose `response-format` says how each teacher shapes its responses
-    /// [default: every response is `<think>…</think>` then the answer].
+    /// (default: every response is `<think>…</think>` then the answer).
     #[arg(long, value_name = "FILE")]
     pub(crate) recipe: Option<PathBuf>,
     /// The traces file; its manifest goes beside it (`<name>.manifest.json`).
