@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f .cache/env.sh ] && . .cache/env.sh
 PY="${VALLEY_LCB_PYTHON:-python3}"
-VALLEY="${VALLEY:-target/debug/valley}"
+VALLEY="${VALLEY:-${CARGO_TARGET_DIR:-target}/debug/valley}"
 [ -x "$VALLEY" ] || cargo build --quiet -p valley
 src=()
 [ -n "${LCB_SRC:-}" ] && src=(--lcb-src "$LCB_SRC")
