@@ -245,7 +245,7 @@ impl ModelConfig {
 
     /// Number of scalar parameters.
     pub fn parameter_count(&self) -> usize {
-        crate::llama::parameter_shapes(self).iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+        parameter_shapes(self).iter().map(|(_, s)| s.iter().product::<usize>()).sum()
     }
 }
 
@@ -299,6 +299,34 @@ fn first_id(v: Option<&serde_json::Value>) -> Option<u32> {
         serde_json::Value::Array(a) => a.first().and_then(|n| n.as_u64()).map(|n| n as u32),
         _ => None,
     }
+}
+
+/// The HF names and shapes of every parameter, in checkpoint order.
+pub fn parameter_shapes(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let h = cfg.hidden_size;
+    let q = cfg.num_attention_heads * cfg.head_dim;
+    let kv = cfg.num_key_value_heads * cfg.head_dim;
+    let mut out = vec![("model.embed_tokens.weight".to_owned(), vec![cfg.vocab_size, h])];
+    for i in 0..cfg.num_hidden_layers {
+        let p = format!("model.layers.{i}");
+        out.push((format!("{p}.input_layernorm.weight"), vec![h]));
+        for (name, rows) in [("q_proj", q), ("k_proj", kv), ("v_proj", kv)] {
+            out.push((format!("{p}.self_attn.{name}.weight"), vec![rows, h]));
+            if cfg.attention_bias {
+                out.push((format!("{p}.self_attn.{name}.bias"), vec![rows]));
+            }
+        }
+        out.push((format!("{p}.self_attn.o_proj.weight"), vec![h, q]));
+        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
+        out.push((format!("{p}.mlp.gate_proj.weight"), vec![cfg.intermediate_size, h]));
+        out.push((format!("{p}.mlp.up_proj.weight"), vec![cfg.intermediate_size, h]));
+        out.push((format!("{p}.mlp.down_proj.weight"), vec![h, cfg.intermediate_size]));
+    }
+    out.push(("model.norm.weight".to_owned(), vec![h]));
+    if !cfg.tie_word_embeddings {
+        out.push(("lm_head.weight".to_owned(), vec![cfg.vocab_size, h]));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -367,7 +367,7 @@ impl Gguf {
 
 /// Reads a GGUF model: its config and every tensor dequantised to f32, under HF names, in HF
 /// layout (`[out, in]` row-major; q/k rows un-permuted for llama).
-pub fn read_gguf(path: &Path) -> Result<(ModelConfig, crate::weights::HostTensors), GgufError> {
+pub fn read_gguf(path: &Path) -> Result<(ModelConfig, crate::tensors::HostTensors), GgufError> {
     let g = read_header(path)?;
     let cfg = g.config()?;
     let mut file = fs_err::File::open(path)?;

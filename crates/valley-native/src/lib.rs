@@ -29,6 +29,7 @@ pub mod pack;
 pub mod rng;
 pub mod serve;
 pub mod sft;
+pub mod tensors;
 pub mod trainer;
 pub mod weights;
 

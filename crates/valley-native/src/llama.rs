@@ -15,6 +15,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::config::ModelConfig;
+pub use crate::config::parameter_shapes;
 
 /// A projection `y = x Wᵀ (+ b)`, `weight` in HF's `[out, in]` layout.
 #[derive(Debug, Clone)]
@@ -125,34 +126,6 @@ pub struct Batch {
     pub positions: Vec<u32>,
     /// Example number of each token inside its row, from 1; 0 is padding.
     pub segments: Vec<u32>,
-}
-
-/// The HF names and shapes of every parameter, in checkpoint order.
-pub fn parameter_shapes(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
-    let h = cfg.hidden_size;
-    let q = cfg.num_attention_heads * cfg.head_dim;
-    let kv = cfg.num_key_value_heads * cfg.head_dim;
-    let mut out = vec![("model.embed_tokens.weight".to_owned(), vec![cfg.vocab_size, h])];
-    for i in 0..cfg.num_hidden_layers {
-        let p = format!("model.layers.{i}");
-        out.push((format!("{p}.input_layernorm.weight"), vec![h]));
-        for (name, rows) in [("q_proj", q), ("k_proj", kv), ("v_proj", kv)] {
-            out.push((format!("{p}.self_attn.{name}.weight"), vec![rows, h]));
-            if cfg.attention_bias {
-                out.push((format!("{p}.self_attn.{name}.bias"), vec![rows]));
-            }
-        }
-        out.push((format!("{p}.self_attn.o_proj.weight"), vec![h, q]));
-        out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
-        out.push((format!("{p}.mlp.gate_proj.weight"), vec![cfg.intermediate_size, h]));
-        out.push((format!("{p}.mlp.up_proj.weight"), vec![cfg.intermediate_size, h]));
-        out.push((format!("{p}.mlp.down_proj.weight"), vec![h, cfg.intermediate_size]));
-    }
-    out.push(("model.norm.weight".to_owned(), vec![h]));
-    if !cfg.tie_word_embeddings {
-        out.push(("lm_head.weight".to_owned(), vec![cfg.vocab_size, h]));
-    }
-    out
 }
 
 /// The rank-2 shape a parameter is held in (`[n]` → `[1, n]`).

@@ -1,7 +1,7 @@
 //! Weights on the host: reading HF folders (config.json + safetensors) and GGUF files, random
 //! initialisation, and writing HF-compatible checkpoints.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
@@ -13,8 +13,7 @@ use crate::gguf::{self, GgufError};
 use crate::llama::{CausalLm, held_shape, parameter_shapes};
 use crate::rng::Rng;
 
-/// Named f32 tensors on the host: name → (shape, values).
-pub type HostTensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+pub use crate::tensors::HostTensors;
 
 /// Why a model cannot be loaded.
 #[derive(Debug, thiserror::Error)]
