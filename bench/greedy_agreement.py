@@ -1,4 +1,6 @@
-"""Teacher-forced greedy agreement of valley's native forward pass with llama.cpp on the same GGUF.
+"""Teacher-forced greedy agreement of valley's native forward passes with llama.cpp on the same GGUF:
+the serving engine (quantised kernels, as `valley serve` decodes) and the f32 path over dequantised
+weights (`--dequantize`, the training model), each against llama.cpp's greedy tokens.
 
     python bench/greedy_agreement.py VALLEY GGUF LLAMA_CPP_URL MODEL [K] [MAX_TOKENS]
 
@@ -7,7 +9,8 @@ generates greedily (temperature 0, repeat_penalty 1.0: llama-cpp-python's defaul
 move it off its own argmax) with its top-3 log-probs; `valley model logits` then scores prompt +
 llama.cpp's tokens in one pass, and at each generated position valley's argmax is compared with
 llama.cpp's token. A disagreement is reported with both models' margins (nats), to tell a
-near-tie between f32-dequantised and quantised arithmetic from a real difference.
+near-tie between different arithmetic from a real difference. Also the largest logit difference
+between valley's two paths.
 """
 
 import json
@@ -26,8 +29,9 @@ def main():
     max_tokens = int(sys.argv[6]) if len(sys.argv) > 6 else 64
     root = url.rsplit("/v1", 1)[0]
     questions = [json.loads(l)["question_content"] for l in open("examples/data/leetcode-lcb.jsonl")][:k]
-    agree = total = 0
-    ties = []
+    result = {name: {"argmax_agree": 0, "disagreements": []} for name in ("engine", "f32")}
+    total = 0
+    worst = 0.0
     for q in questions:
         prompt = f"<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n"
         r = post(url + "/completions", {"model": model, "prompt": prompt, "max_tokens": max_tokens,
@@ -41,24 +45,29 @@ def main():
         if len(gen) != len(lp["tokens"]):
             raise SystemExit("a generated token does not map back to one id")
         ids = ptoks + gen
-        with tempfile.NamedTemporaryFile(suffix=".f32") as f:
-            out = subprocess.run([valley, "model", "logits", "--model", gguf, "--ids",
-                                  ",".join(map(str, ids)), "--out", f.name, "--json"],
-                                 capture_output=True, text=True, check=True)
-            vocab = json.loads(out.stdout)["vocab"]
-            logits = np.fromfile(f.name, dtype="<f4").reshape(len(ids), vocab)
+        rows = {}
+        for name, extra in (("engine", []), ("f32", ["--dequantize"])):
+            with tempfile.NamedTemporaryFile(suffix=".f32") as f:
+                out = subprocess.run([valley, "model", "logits", "--model", gguf, "--ids",
+                                      ",".join(map(str, ids)), "--out", f.name, "--json"] + extra,
+                                     capture_output=True, text=True, check=True)
+                vocab = json.loads(out.stdout)["vocab"]
+                rows[name] = np.fromfile(f.name, dtype="<f4").reshape(len(ids), vocab)
+        worst = max(worst, float(np.abs(rows["engine"] - rows["f32"])[len(ptoks) - 1:].max()))
         for i, tok in enumerate(gen):
-            row = logits[len(ptoks) - 1 + i]
-            ours = int(row.argmax())
-            total += 1
-            if ours == tok:
-                agree += 1
-                continue
             top = sorted(lp["top_logprobs"][i].values(), reverse=True)
-            ties.append({"valley_margin": round(float(row[ours] - row[tok]), 4),
-                         "llama_cpp_top2_margin": round(top[0] - top[1], 4) if len(top) > 1 else None})
-    print(json.dumps({"prompts": len(questions), "positions": total, "argmax_agree": agree,
-                      "disagreements": ties}))
+            for name, logits in rows.items():
+                row = logits[len(ptoks) - 1 + i]
+                ours = int(row.argmax())
+                if ours == tok:
+                    result[name]["argmax_agree"] += 1
+                    continue
+                result[name]["disagreements"].append({
+                    "valley_margin": round(float(row[ours] - row[tok]), 4),
+                    "llama_cpp_top2_margin": round(top[0] - top[1], 4) if len(top) > 1 else None})
+        total += len(gen)
+    print(json.dumps({"prompts": len(questions), "positions": total, "engine": result["engine"],
+                      "f32": result["f32"], "max_abs_logit_difference_engine_vs_f32": round(worst, 4)}))
 
 
 if __name__ == "__main__":

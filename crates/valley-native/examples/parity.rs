@@ -2,7 +2,8 @@
 //! loss, every gradient and the logits of valley's model, a checkpoint after one optimizer
 //! step, and training throughput; the script compares them with HF transformers.
 //!
-//! Usage: parity MODEL_DIR BATCH_JSON OUT_DIR cpu|cuda STEPS
+//! Usage: parity MODEL_DIR BATCH_JSON OUT_DIR cpu|cpu-autodiff|cuda STEPS (`cpu`: the hand-written
+//! CPU trainer valley uses; `cpu-autodiff`: burn's autodiff on the CPU, for comparison)
 //! BATCH_JSON: {"input_ids": [[...], ...], "loss_mask": [[...], ...]} (equal-length rows).
 
 use std::path::Path;
@@ -13,7 +14,9 @@ use burn::tensor::{ElementConversion, Tensor};
 use valley_native::llama::CausalLm;
 use valley_native::loss::sft_loss;
 use valley_native::pack::{Example, pack};
-use valley_native::sft::{ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
+use valley_native::autodiff::Autodiff;
+use valley_native::backprop::Backprop;
+use valley_native::sft::{Engine, ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
 use valley_native::weights;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -21,17 +24,27 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 fn main() -> Res<()> {
     let a: Vec<String> = std::env::args().collect();
     if a.len() != 6 {
-        return Err("usage: parity MODEL_DIR BATCH_JSON OUT_DIR cpu|cuda STEPS".into());
+        return Err("usage: parity MODEL_DIR BATCH_JSON OUT_DIR cpu|cpu-autodiff|cuda STEPS".into());
     }
     let steps: u64 = a[5].parse()?;
     match a[4].as_str() {
-        "cpu" => run::<valley_native::CpuTrain>(&a[1], &a[2], &a[3], steps, Default::default()),
-        #[cfg(feature = "cuda")]
-        "cuda" => run::<burn::backend::Autodiff<burn::backend::Cuda>>(
+        "cpu" => run::<valley_native::CpuTrain, Backprop>(&a[1], &a[2], &a[3], steps, Default::default(), ()),
+        // burn's autodiff on the CPU, the trainer before issue 17 (for comparison)
+        "cpu-autodiff" => run::<valley_native::CpuTrain, Autodiff<valley_native::CpuTrain>>(
             &a[1],
             &a[2],
             &a[3],
             steps,
+            Default::default(),
+            Default::default(),
+        ),
+        #[cfg(feature = "cuda")]
+        "cuda" => run::<burn::backend::Autodiff<burn::backend::Cuda>, Autodiff<burn::backend::Autodiff<burn::backend::Cuda>>>(
+            &a[1],
+            &a[2],
+            &a[3],
+            steps,
+            Default::default(),
             Default::default(),
         ),
         other => Err(format!("device {other:?} not available in this build").into()),
@@ -39,12 +52,14 @@ fn main() -> Res<()> {
 }
 
 #[expect(clippy::print_stdout, reason = "the report is the tool's output")]
-fn run<B: AutodiffBackend>(
+/// `B`: the burn backend of the gradient dump; `E`: the training engine measured.
+fn run<B: AutodiffBackend, E: Engine>(
     model_dir: &str,
     batch: &str,
     out: &str,
     steps: u64,
     device: B::Device,
+    engine: E::Device,
 ) -> Res<()> {
     let out = Path::new(out);
     fs_err::create_dir_all(out)?;
@@ -84,7 +99,7 @@ fn run<B: AutodiffBackend>(
     let grads = loss.backward();
     let mut g = weights::HostTensors::new();
     let shapes: std::collections::HashMap<_, _> =
-        valley_native::llama::parameter_shapes(&config).into_iter().collect();
+        valley_native::config::parameter_shapes(&config).into_iter().collect();
     for (name, p) in &params {
         let grad = p.grad(&grads).ok_or(format!("{name}: no gradient"))?;
         g.insert(
@@ -112,7 +127,7 @@ fn run<B: AutodiffBackend>(
         save_every_steps: 0,
     };
     let dirs = RunDirs { dir: out.join("run") };
-    let mut sft = Sft::<B>::new(
+    let mut sft = Sft::<E>::new(
         sft_config,
         config.clone(),
         &host,
@@ -120,7 +135,7 @@ fn run<B: AutodiffBackend>(
         &examples,
         &dirs,
         false,
-        device,
+        engine,
     )?;
     let mut step_seconds = Vec::new();
     let mut tokens = 0;
@@ -133,7 +148,8 @@ fn run<B: AutodiffBackend>(
     // The checkpoint after those steps, and its logits on the batch, for transformers to match.
     let ckpt = out.join("checkpoint");
     sft.save_checkpoint(&RunDirs { dir: ckpt.clone() }, &ExtraFiles::default())?;
-    let trained = sft.model();
+    let (trained, _, _) = sft.engine().host();
+    let trained = weights::to_device::<B::InnerBackend>(config.clone(), &trained, Path::new(model_dir), &device)?;
     let logits = trained.logits(trained.hidden_states(&packed.batch));
     let [n, v] = logits.dims();
     let mut l = weights::HostTensors::new();

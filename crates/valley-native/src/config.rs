@@ -329,6 +329,15 @@ pub fn parameter_shapes(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     out
 }
 
+/// The rank-2 shape a parameter is held in (`[n]` → `[1, n]`).
+pub fn held_shape(shape: &[usize]) -> [usize; 2] {
+    match shape {
+        [n] => [1, *n],
+        [r, c] => [*r, *c],
+        _ => unreachable!("bug: parameters are vectors or matrices; please report"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
-//! GGUF files (llama.cpp's format): metadata, tensors dequantised to f32 under their HF names,
-//! and the tokenizer and chat template the metadata carries.
+//! GGUF files (llama.cpp's format): metadata, tensors under their HF names (as stored, for the
+//! quantised engine, or dequantised to f32), and the tokenizer and chat template the metadata
+//! carries.
 //!
 //! llama.cpp's converter permutes the rows of `q_proj` and `k_proj` of llama-architecture
 //! models (its rotary embedding pairs adjacent dimensions, HF's pairs the two halves of a
@@ -9,9 +10,10 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use half::f16;
-
 use crate::config::{Family, ModelConfig};
+use crate::tensors::HostTensors;
+use crate::quant::GgmlType;
+use crate::quant::dequant::dequantize;
 
 /// A metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,80 +174,6 @@ pub fn read_header(path: &Path) -> Result<Gguf, GgufError> {
     Ok(Gguf { metadata, tensors, data_start })
 }
 
-/// (elements per block, bytes per block) of the ggml types we dequantise.
-fn block_layout(ty: u32) -> Option<(usize, usize)> {
-    Some(match ty {
-        0 => (1, 4),   // F32
-        1 => (1, 2),   // F16
-        30 => (1, 2),  // BF16
-        2 => (32, 18), // Q4_0
-        3 => (32, 20), // Q4_1
-        6 => (32, 22), // Q5_0
-        7 => (32, 24), // Q5_1
-        8 => (32, 34), // Q8_0
-        _ => return None,
-    })
-}
-
-fn f16_at(b: &[u8], i: usize) -> f32 {
-    f16::from_le_bytes([b[i], b[i + 1]]).to_f32()
-}
-
-/// Dequantises `n` values of type `ty` from `bytes`.
-fn dequantize(ty: u32, bytes: &[u8], n: usize, out: &mut Vec<f32>) {
-    match ty {
-        0 => {
-            out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-        }
-        1 => out.extend(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())),
-        30 => out.extend(
-            bytes
-                .chunks_exact(2)
-                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)),
-        ),
-        2 | 3 => {
-            let bs = if ty == 2 { 18 } else { 20 };
-            for blk in bytes.chunks_exact(bs) {
-                let d = f16_at(blk, 0);
-                let (m, qs) =
-                    if ty == 2 { (-8.0 * d, &blk[2..18]) } else { (f16_at(blk, 2), &blk[4..20]) };
-                let base = out.len();
-                out.resize(base + 32, 0.0);
-                for (j, q) in qs.iter().enumerate() {
-                    out[base + j] = f32::from(q & 0x0f) * d + m;
-                    out[base + j + 16] = f32::from(q >> 4) * d + m;
-                }
-            }
-        }
-        6 | 7 => {
-            let bs = if ty == 6 { 22 } else { 24 };
-            for blk in bytes.chunks_exact(bs) {
-                let d = f16_at(blk, 0);
-                let (m, rest) =
-                    if ty == 6 { (-16.0 * d, &blk[2..]) } else { (f16_at(blk, 2), &blk[4..]) };
-                let qh = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-                let qs = &rest[4..20];
-                let base = out.len();
-                out.resize(base + 32, 0.0);
-                for (j, q) in qs.iter().enumerate() {
-                    let h0 = ((qh >> j) & 1) << 4;
-                    let h1 = ((qh >> (j + 16)) & 1) << 4;
-                    out[base + j] = (u32::from(q & 0x0f) | h0) as f32 * d + m;
-                    out[base + j + 16] = (u32::from(q >> 4) | h1) as f32 * d + m;
-                }
-            }
-        }
-        8 => {
-            for blk in bytes.chunks_exact(34) {
-                let d = f16_at(blk, 0);
-                out.extend(blk[2..34].iter().map(|&q| f32::from(q as i8) * d));
-            }
-        }
-        _ => unreachable!("bug: dequantize called for an unsupported type; please report"),
-    }
-    debug_assert!(out.len() >= n);
-}
-
 /// The HF name of a GGUF tensor name (`blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`).
 pub fn hf_name(gguf_name: &str) -> Option<String> {
     let fixed = match gguf_name {
@@ -365,66 +293,102 @@ impl Gguf {
     }
 }
 
-/// Reads a GGUF model: its config and every tensor dequantised to f32, under HF names, in HF
-/// layout (`[out, in]` row-major; q/k rows un-permuted for llama).
-pub fn read_gguf(path: &Path) -> Result<(ModelConfig, crate::tensors::HostTensors), GgufError> {
-    let g = read_header(path)?;
-    let cfg = g.config()?;
+/// A tensor of the file as stored: its type, HF name and HF shape (outermost first), and its
+/// bytes with llama.cpp's q/k row permutation undone (rows are whole blocks, so this holds for
+/// quantised tensors too).
+#[derive(Debug, Clone)]
+pub struct RawTensor {
+    pub name: String,
+    pub ty: GgmlType,
+    pub shape: Vec<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads every model tensor of a GGUF file as stored (no dequantisation), under HF names, in
+/// HF row order; `f` sees each one as it is read.
+pub fn read_raw(
+    path: &Path,
+    g: &Gguf,
+    cfg: &ModelConfig,
+    mut f: impl FnMut(RawTensor) -> Result<(), GgufError>,
+) -> Result<(), GgufError> {
     let mut file = fs_err::File::open(path)?;
-    let mut out = BTreeMap::new();
     for t in &g.tensors {
         let Some(name) = hf_name(&t.name) else {
             // derived tables llama.cpp may add (rope_freqs is refused in `config`)
             continue;
         };
-        let n: usize = t.dims.iter().map(|&d| d as usize).product();
-        let (per_block, block_bytes) = block_layout(t.ggml_type).ok_or_else(|| {
-            GgufError::Tensor(t.name.clone(), format!("ggml type {} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 are)", t.ggml_type))
+        let ty = GgmlType::from_id(t.ggml_type).filter(|t| !matches!(t, GgmlType::Q8_1 | GgmlType::Q8K));
+        let ty = ty.ok_or_else(|| {
+            GgufError::Tensor(t.name.clone(), format!("ggml type {} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K are)", t.ggml_type))
         })?;
-        if !n.is_multiple_of(per_block) {
-            return Err(GgufError::Tensor(
-                t.name.clone(),
-                format!("{n} values is not whole blocks"),
-            ));
-        }
-        let mut bytes = vec![0u8; n / per_block * block_bytes];
-        file.seek(SeekFrom::Start(g.data_start + t.offset))?;
-        file.read_exact(&mut bytes)?;
-        let mut values = Vec::with_capacity(n);
-        dequantize(t.ggml_type, &bytes, n, &mut values);
         // GGUF dims are innermost first; HF shapes outermost first.
         let shape: Vec<usize> = t.dims.iter().rev().map(|&d| d as usize).collect();
+        let n: usize = shape.iter().product();
+        let (per, _) = ty.block();
+        let inner = shape.last().copied().unwrap_or(1);
+        if !inner.is_multiple_of(per) {
+            return Err(GgufError::Tensor(
+                t.name.clone(),
+                format!("rows of {inner} values are not whole {} blocks", ty.name()),
+            ));
+        }
+        let mut bytes = vec![0u8; ty.bytes_for(n)];
+        file.seek(SeekFrom::Start(g.data_start + t.offset))?;
+        file.read_exact(&mut bytes)?;
         if cfg.model_type == Family::Llama {
-            if name.ends_with("q_proj.weight") || name.ends_with("q_proj.bias") {
-                values = unpermute(values, &shape, cfg.num_attention_heads);
-            } else if name.ends_with("k_proj.weight") || name.ends_with("k_proj.bias") {
-                values = unpermute(values, &shape, cfg.num_key_value_heads);
+            let heads = if name.contains("q_proj.") {
+                Some(cfg.num_attention_heads)
+            } else if name.contains("k_proj.") {
+                Some(cfg.num_key_value_heads)
+            } else {
+                None
+            };
+            if let Some(heads) = heads {
+                let rows = shape[0];
+                let row_bytes = bytes.len() / rows;
+                let mut out = Vec::with_capacity(bytes.len());
+                for src in llama_qk_order(rows, heads) {
+                    out.extend_from_slice(&bytes[src * row_bytes..(src + 1) * row_bytes]);
+                }
+                bytes = out;
             }
         }
-        out.insert(name, (shape, values));
+        f(RawTensor { name, ty, shape, bytes })?;
     }
+    Ok(())
+}
+
+/// Reads a GGUF model: its config and every tensor dequantised to f32, under HF names, in HF
+/// layout (`[out, in]` row-major; q/k rows un-permuted for llama).
+pub fn read_gguf(path: &Path) -> Result<(ModelConfig, HostTensors), GgufError> {
+    let g = read_header(path)?;
+    let cfg = g.config()?;
+    let mut out = BTreeMap::new();
+    read_raw(path, &g, &cfg, |t| {
+        let mut values = Vec::with_capacity(t.shape.iter().product());
+        dequantize(t.ty, &t.bytes, &mut values);
+        out.insert(t.name, (t.shape, values));
+        Ok(())
+    })?;
     Ok((cfg, out))
 }
 
-/// Inverse of llama.cpp's `permute(w, n_head)`: within each head, rows were reordered from
+/// The inverse of llama.cpp's `permute(w, n_head)` as a row order: HF row `i` of a q or k
+/// projection is GGUF row `order[i]`. Within each head, llama.cpp reordered the rows from
 /// `[2, head_dim/2]` (HF halves) to `[head_dim/2, 2]` (interleaved pairs).
-fn unpermute(values: Vec<f32>, shape: &[usize], n_head: usize) -> Vec<f32> {
-    let rows = shape[0];
-    let cols: usize = shape[1..].iter().product();
+pub fn llama_qk_order(rows: usize, n_head: usize) -> Vec<usize> {
     let half = rows / n_head / 2;
-    let mut out = vec![0f32; values.len()];
+    let mut order = vec![0; rows];
     for h in 0..n_head {
         for i in 0..half {
             for two in 0..2 {
                 // GGUF row (h, i, two) holds HF row (h, two, i).
-                let src = (h * half + i) * 2 + two;
-                let dst = (h * 2 + two) * half + i;
-                out[dst * cols..(dst + 1) * cols]
-                    .copy_from_slice(&values[src * cols..(src + 1) * cols]);
+                order[(h * 2 + two) * half + i] = (h * half + i) * 2 + two;
             }
         }
     }
-    out
+    order
 }
 
 /// The tokenizer the metadata carries, as a `tokenizer.json` document (HF `tokenizers` format),
@@ -536,30 +500,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn q4_1_and_q8_0_blocks_dequantise() {
-        // Q4_1: d = 0.5, m = -1, nibbles 0..15 low, 15..0 high.
-        let mut blk = Vec::new();
-        blk.extend(f16::from_f32(0.5).to_le_bytes());
-        blk.extend(f16::from_f32(-1.0).to_le_bytes());
-        for j in 0..16u8 {
-            blk.push(j | ((15 - j) << 4));
-        }
-        let mut out = Vec::new();
-        dequantize(3, &blk, 32, &mut out);
-        assert_eq!(out[0], -1.0);
-        assert_eq!(out[15], 6.5);
-        assert_eq!(out[16], 6.5);
-        assert_eq!(out[31], -1.0);
-        let mut blk = Vec::new();
-        blk.extend(f16::from_f32(0.25).to_le_bytes());
-        blk.extend((0..32).map(|i| (i as i8 - 16) as u8));
-        let mut out = Vec::new();
-        dequantize(8, &blk, 32, &mut out);
-        assert_eq!(out[0], -4.0);
-        assert_eq!(out[31], 3.75);
-    }
-
-    #[test]
     fn unpermute_inverts_llama_cpp_permute() {
         // llama.cpp: w.reshape(n_head, 2, rows/n_head/2, cols).swapaxes(1, 2).reshape(rows, cols)
         let (n_head, rows, cols) = (2, 8, 3);
@@ -577,7 +517,10 @@ mod tests {
             }
         }
         assert_ne!(permuted, hf);
-        assert_eq!(unpermute(permuted, &[rows, cols], n_head), hf);
+        let order = llama_qk_order(rows, n_head);
+        let back: Vec<f32> =
+            order.iter().flat_map(|&r| permuted[r * cols..(r + 1) * cols].to_vec()).collect();
+        assert_eq!(back, hf);
     }
 
     #[test]

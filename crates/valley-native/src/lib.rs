@@ -6,7 +6,8 @@
 //! under autodiff for training ([`CpuTrain`]), in f64 for gradient checks, and on CUDA.
 //!
 //! - [`llama`]: the decoder (`CausalLm`), names mirroring the checkpoint tensors.
-//! - [`config`], [`weights`], [`gguf`]: loading and saving.
+//! - [`config`] (with the parameter names and shapes), [`tensors`], [`weights`], [`gguf`]: loading
+//!   and saving.
 //! - [`loss`]: masked next-token loss over packed rows; [`pack`]: packing.
 //! - [`sft`]: the training loop (AdamW, schedule, accumulation, clipping, checkpoints, resume).
 //! - [`generate`]: KV-cached sampling; [`serve`]: the HTTP server.
@@ -18,14 +19,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod autodiff;
+pub mod backprop;
 pub mod chat;
 pub mod config;
+pub mod engine;
 pub mod export;
 pub mod generate;
 pub mod gguf;
 pub mod llama;
 pub mod loss;
 pub mod pack;
+pub mod quant;
 pub mod rng;
 pub mod serve;
 pub mod sft;

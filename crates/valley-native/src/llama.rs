@@ -14,8 +14,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::config::ModelConfig;
-pub use crate::config::parameter_shapes;
+use crate::config::{ModelConfig, held_shape, parameter_shapes};
 
 /// A projection `y = x Wᵀ (+ b)`, `weight` in HF's `[out, in]` layout.
 #[derive(Debug, Clone)]
@@ -126,15 +125,6 @@ pub struct Batch {
     pub positions: Vec<u32>,
     /// Example number of each token inside its row, from 1; 0 is padding.
     pub segments: Vec<u32>,
-}
-
-/// The rank-2 shape a parameter is held in (`[n]` → `[1, n]`).
-pub fn held_shape(shape: &[usize]) -> [usize; 2] {
-    match shape {
-        [n] => [1, *n],
-        [r, c] => [*r, *c],
-        _ => unreachable!("bug: parameters are vectors or matrices; please report"),
-    }
 }
 
 impl<B: Backend> CausalLm<B> {

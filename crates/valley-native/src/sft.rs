@@ -7,18 +7,13 @@
 //! last step; the loss of a global batch is the mean over its loss tokens, so accumulation does
 //! not change the gradient.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
-use crate::llama::CausalLm;
-use crate::loss::sft_loss;
-use crate::pack::{Example, pack};
+use crate::pack::{Example, PackedBatch, pack};
 use crate::rng::Rng;
 use crate::weights::{self, HostTensors, LoadModelError, SaveCheckpointError};
 
@@ -177,20 +172,39 @@ impl RunDirs {
     }
 }
 
-/// The trainer: f32 master weights and AdamW moments on the inner (non-autodiff) backend.
-pub struct Sft<B: AutodiffBackend> {
+/// The arithmetic of training — parameters, gradients, AdamW state — on some device: burn's
+/// autodiff ([`crate::autodiff::Autodiff`], any burn backend) or the hand-written CPU pass
+/// ([`crate::backprop::Backprop`]). The loop, schedule, checkpoints and resume are [`Sft`]'s.
+pub trait Engine: Sized {
+    type Device;
+    /// The engine with `host`'s weights (checked against the config), zero moments.
+    fn new(config: &ModelConfig, host: &HostTensors, source: &Path, device: Self::Device) -> Result<Self, SftError>;
+    /// Replaces the weights and the moments (`exp_avg.*`, `exp_avg_sq.*` in `moments`).
+    fn load(&mut self, params: &HostTensors, moments: &HostTensors) -> Result<(), String>;
+    /// Adds the gradients of `batch`'s loss (its masked token losses over `normaliser`) to the
+    /// accumulated ones and returns that loss.
+    fn accumulate(&mut self, batch: &PackedBatch, normaliser: f64) -> f64;
+    /// The global L2 norm of the accumulated gradients.
+    fn grad_norm(&self) -> f64;
+    /// PyTorch's AdamW with the accumulated gradients times `clip` (decoupled weight decay,
+    /// bias-corrected moments, step `t` from 1); then the gradients are zeroed.
+    fn adamw(&mut self, clip: f64, lr: f64, t: u64, config: &SftConfig);
+    /// Weights, first and second moments under their HF names.
+    fn host(&self) -> (HostTensors, HostTensors, HostTensors);
+}
+
+/// The trainer: a run's loop over an [`Engine`].
+pub struct Sft<E: Engine> {
     config: SftConfig,
     model_config: ModelConfig,
-    params: BTreeMap<String, Tensor<B::InnerBackend, 2>>,
-    m: BTreeMap<String, Tensor<B::InnerBackend, 2>>,
-    v: BTreeMap<String, Tensor<B::InnerBackend, 2>>,
+    engine: E,
     state: TrainerState,
 }
 
 /// Called after each optimizer step (progress output; `false` stops the run, as a kill would).
 pub type OnStep<'a> = dyn FnMut(&StepRecord) -> bool + 'a;
 
-impl<B: AutodiffBackend> Sft<B> {
+impl<E: Engine> Sft<E> {
     /// Starts a run from host weights, or with `resume` continues from the latest checkpoint
     /// in `dirs` when there is one. Without `resume`, an existing checkpoint is an error (a
     /// fresh run would mix its checkpoints with the old run's).
@@ -203,7 +217,7 @@ impl<B: AutodiffBackend> Sft<B> {
         examples: &[Example],
         dirs: &RunDirs,
         resume: bool,
-        device: B::Device,
+        device: E::Device,
     ) -> Result<Self, SftError> {
         validate(&config, &model_config, examples)?;
         let steps = config.steps_per_epoch(examples.len()) * u64::from(config.epochs);
@@ -217,14 +231,7 @@ impl<B: AutodiffBackend> Sft<B> {
             config: config.clone(),
             history: Vec::new(),
         };
-        let model =
-            weights::to_device::<B::InnerBackend>(model_config.clone(), initial, source, &device)?;
-        let mut params: BTreeMap<_, _> = model.parameters().into_iter().collect();
-        let zeros = |p: &BTreeMap<String, Tensor<B::InnerBackend, 2>>| {
-            p.iter().map(|(n, t)| (n.clone(), t.zeros_like())).collect::<BTreeMap<_, _>>()
-        };
-        let mut m = zeros(&params);
-        let mut v = zeros(&params);
+        let mut engine = E::new(&model_config, initial, source, device)?;
         let mut state = fresh.clone();
         let latest = dirs.latest_checkpoint();
         if let (Some((_, path)), false) = (&latest, resume) {
@@ -250,31 +257,15 @@ impl<B: AutodiffBackend> Sft<B> {
             }
             let (_, host) = weights::load_host(&path)?;
             let moments = weights::read_safetensors(&path.join("optimizer.safetensors"))?;
-            let load =
-                |host: &HostTensors,
-                 prefix: &str|
-                 -> Result<BTreeMap<String, Tensor<B::InnerBackend, 2>>, SftError> {
-                    params
-                        .iter()
-                        .map(|(name, t)| {
-                            let key = format!("{prefix}{name}");
-                            let (_, values) =
-                                host.get(&key).ok_or_else(|| bad(format!("`{key}` missing")))?;
-                            let shape: [usize; 2] = t.dims();
-                            Ok((
-                                name.clone(),
-                                Tensor::from_data(TensorData::new(values.clone(), shape), &device),
-                            ))
-                        })
-                        .collect()
-                };
-            let new_params = load(&host, "")?;
-            m = load(&moments, "exp_avg.")?;
-            v = load(&moments, "exp_avg_sq.")?;
-            params = new_params;
+            engine.load(&host, &moments).map_err(bad)?;
             state = saved;
         }
-        Ok(Self { config, model_config, params, m, v, state })
+        Ok(Self { config, model_config, engine, state })
+    }
+
+    /// The engine (its weights, for checks after training).
+    pub fn engine(&self) -> &E {
+        &self.engine
     }
 
     /// Steps already done (non-zero after a resume).
@@ -284,14 +275,6 @@ impl<B: AutodiffBackend> Sft<B> {
 
     pub fn total_steps(&self) -> u64 {
         self.state.total_steps
-    }
-
-    /// The current weights as a model on the inner backend.
-    pub fn model(&self) -> CausalLm<B::InnerBackend> {
-        CausalLm::build(self.model_config.clone(), |name, _| {
-            Ok::<_, std::convert::Infallible>(self.params[name].clone())
-        })
-        .expect("infallible")
     }
 
     /// The example order of `epoch`: a permutation drawn from the seed and the epoch alone, so
@@ -363,40 +346,12 @@ impl<B: AutodiffBackend> Sft<B> {
         })
     }
 
-    /// One optimizer step over `batch` (a global batch of examples).
+    /// One optimizer step over `batch` (a global batch of examples): gradients accumulated
+    /// over its micro-batches (each packed into rows of at most `max_seq_len`), the loss
+    /// normalised by the loss tokens of the whole global batch, clipping, AdamW.
     pub fn train_step(&mut self, batch: &[&Example], epoch: u32) -> Result<StepRecord, SftError> {
         let t0 = Instant::now();
         let k = self.state.step;
-        let (grads, loss, tokens, loss_tokens) = self.gradients(batch);
-        if !loss.is_finite() {
-            return Err(SftError::NotFinite(k));
-        }
-        let grad_norm = global_norm(&grads);
-        let clip = if self.config.max_grad_norm > 0.0 && grad_norm > self.config.max_grad_norm {
-            self.config.max_grad_norm / (grad_norm + 1e-6)
-        } else {
-            1.0
-        };
-        let lr = self.config.lr_at(k, self.state.total_steps);
-        self.adamw(grads, clip, lr, k + 1);
-        Ok(StepRecord {
-            step: k + 1,
-            epoch,
-            loss,
-            lr,
-            grad_norm,
-            tokens,
-            loss_tokens,
-            seconds: t0.elapsed().as_secs_f64(),
-        })
-    }
-
-    /// Summed gradients of the global batch's mean loss, by accumulation over micro-batches;
-    /// also the loss, the tokens and the loss tokens.
-    pub fn gradients(
-        &self,
-        batch: &[&Example],
-    ) -> (BTreeMap<String, Tensor<B::InnerBackend, 2>>, f64, u64, u64) {
         let micro: Vec<_> = batch
             .chunks(self.config.micro_batch)
             .map(|c| pack(c, self.config.max_seq_len))
@@ -404,59 +359,28 @@ impl<B: AutodiffBackend> Sft<B> {
         let loss_tokens: usize = micro.iter().map(|p| p.loss_tokens()).sum();
         let tokens: usize = micro.iter().map(|p| p.real_tokens()).sum();
         let normaliser = loss_tokens.max(1) as f64;
-        let mut acc: BTreeMap<String, Tensor<B::InnerBackend, 2>> = BTreeMap::new();
-        let mut loss_sum = 0.0;
-        for packed in &micro {
-            let model: CausalLm<B> = CausalLm::build(self.model_config.clone(), |name, _| {
-                Ok::<_, std::convert::Infallible>(
-                    Tensor::from_inner(self.params[name].clone()).require_grad(),
-                )
-            })
-            .expect("infallible");
-            let loss = sft_loss(&model, packed, normaliser);
-            loss_sum += loss.clone().into_scalar().elem::<f64>();
-            let grads = loss.backward();
-            for (name, p) in model.parameters() {
-                let g = p.grad(&grads).unwrap_or_else(|| self.params[&name].zeros_like());
-                let entry = acc.remove(&name);
-                acc.insert(
-                    name,
-                    match entry {
-                        Some(a) => a + g,
-                        None => g,
-                    },
-                );
-            }
+        let loss: f64 = micro.iter().map(|p| self.engine.accumulate(p, normaliser)).sum();
+        if !loss.is_finite() {
+            return Err(SftError::NotFinite(k));
         }
-        (acc, loss_sum, tokens as u64, loss_tokens as u64)
-    }
-
-    /// PyTorch's AdamW: decoupled weight decay, bias-corrected moments.
-    fn adamw(
-        &mut self,
-        grads: BTreeMap<String, Tensor<B::InnerBackend, 2>>,
-        clip: f64,
-        lr: f64,
-        t: u64,
-    ) {
-        let [b1, b2] = self.config.betas;
-        let bc1 = 1.0 - b1.powi(t as i32);
-        let bc2 = 1.0 - b2.powi(t as i32);
-        let (eps, wd) = (self.config.eps, self.config.weight_decay);
-        for (name, g) in grads {
-            let g = if clip == 1.0 { g } else { g * clip };
-            let m = self.m[&name].clone() * b1 + g.clone() * (1.0 - b1);
-            let v = self.v[&name].clone() * b2 + g.powi_scalar(2) * (1.0 - b2);
-            let mut p = self.params[&name].clone();
-            if wd > 0.0 {
-                p = p * (1.0 - lr * wd);
-            }
-            let update = (m.clone() / bc1) / ((v.clone() / bc2).sqrt() + eps);
-            p = p - update * lr;
-            self.params.insert(name.clone(), p);
-            self.m.insert(name.clone(), m);
-            self.v.insert(name, v);
-        }
+        let grad_norm = self.engine.grad_norm();
+        let clip = if self.config.max_grad_norm > 0.0 && grad_norm > self.config.max_grad_norm {
+            self.config.max_grad_norm / (grad_norm + 1e-6)
+        } else {
+            1.0
+        };
+        let lr = self.config.lr_at(k, self.state.total_steps);
+        self.engine.adamw(clip, lr, k + 1, &self.config);
+        Ok(StepRecord {
+            step: k + 1,
+            epoch,
+            loss,
+            lr,
+            grad_norm,
+            tokens: tokens as u64,
+            loss_tokens: loss_tokens as u64,
+            seconds: t0.elapsed().as_secs_f64(),
+        })
     }
 
     /// Writes `dirs.checkpoint(step)`: the HF model, `optimizer.safetensors` (AdamW moments),
@@ -488,15 +412,15 @@ impl<B: AutodiffBackend> Sft<B> {
             fs_err::remove_dir_all(&tmp).map_err(io(&tmp))?;
         }
         fs_err::create_dir_all(&tmp).map_err(io(&tmp))?;
-        let host = host_of(&self.params, &self.model_config);
+        let (host, m, v) = self.engine.host();
         weights::write_hf_model(&tmp, &self.model_config, &host)?;
         for (name, bytes) in &extra.files {
             fs_err::write(tmp.join(name), bytes).map_err(io(&tmp.join(name)))?;
         }
         if with_state {
             let mut moments = HostTensors::new();
-            for (prefix, map) in [("exp_avg.", &self.m), ("exp_avg_sq.", &self.v)] {
-                for (name, (shape, values)) in host_of(map, &self.model_config) {
+            for (prefix, map) in [("exp_avg.", m), ("exp_avg_sq.", v)] {
+                for (name, (shape, values)) in map {
                     moments.insert(format!("{prefix}{name}"), (shape, values));
                 }
             }
@@ -510,27 +434,6 @@ impl<B: AutodiffBackend> Sft<B> {
         fs_err::rename(&tmp, path).map_err(io(path))?;
         Ok(())
     }
-}
-
-fn host_of<Bk: burn::tensor::backend::Backend>(
-    map: &BTreeMap<String, Tensor<Bk, 2>>,
-    cfg: &ModelConfig,
-) -> HostTensors {
-    crate::llama::parameter_shapes(cfg)
-        .into_iter()
-        .map(|(name, shape)| {
-            let values = map[&name].to_data().convert::<f32>().into_vec::<f32>().expect("f32 data");
-            (name, (shape, values))
-        })
-        .collect()
-}
-
-fn global_norm<Bk: burn::tensor::backend::Backend>(grads: &BTreeMap<String, Tensor<Bk, 2>>) -> f64 {
-    grads
-        .values()
-        .map(|g| g.clone().powi_scalar(2).sum().into_scalar().elem::<f64>())
-        .sum::<f64>()
-        .sqrt()
 }
 
 fn validate(config: &SftConfig, model: &ModelConfig, examples: &[Example]) -> Result<(), SftError> {

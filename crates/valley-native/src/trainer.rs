@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::AutodiffBackend;
 use valley_train::data::{load_tokenizer, read_tokenized};
 use valley_train::spec::{Device, LrSchedule, ModelFamily, Precision};
 use valley_train::{
@@ -11,7 +10,7 @@ use valley_train::{
 
 use crate::config::{Family, ModelConfig};
 use crate::pack::Example;
-use crate::sft::{ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
+use crate::sft::{Engine, ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
 use crate::weights::{self, HostTensors};
 
 /// The native trainer (`compute.backend = "native"`).
@@ -80,7 +79,7 @@ impl Trainer for NativeTrainer {
         let extra = tokenizer_files(spec)?;
         let dirs = RunDirs { dir: ctx.out_dir.clone() };
         match spec.compute.device {
-            Device::Cpu => run::<crate::CpuTrain>(
+            Device::Cpu => run::<crate::backprop::Backprop>(
                 config,
                 model_config,
                 &host,
@@ -90,10 +89,10 @@ impl Trainer for NativeTrainer {
                 &extra,
                 plan,
                 ctx,
-                Default::default(),
+                (),
             ),
             #[cfg(feature = "cuda")]
-            Device::Cuda => run::<burn::backend::Autodiff<burn::backend::Cuda>>(
+            Device::Cuda => run::<crate::autodiff::Autodiff<burn::backend::Autodiff<burn::backend::Cuda>>>(
                 config,
                 model_config,
                 &host,
@@ -114,7 +113,7 @@ impl Trainer for NativeTrainer {
 }
 
 #[expect(clippy::too_many_arguments, reason = "a run's inputs, all distinct")]
-fn run<B: AutodiffBackend>(
+fn run<E: Engine>(
     config: SftConfig,
     model_config: ModelConfig,
     host: &HostTensors,
@@ -124,10 +123,10 @@ fn run<B: AutodiffBackend>(
     extra: &ExtraFiles,
     plan: &Plan,
     ctx: &mut TrainContext<'_>,
-    device: B::Device,
+    device: E::Device,
 ) -> Result<TrainOutcome, TrainError> {
     let mut sft =
-        Sft::<B>::new(config, model_config, host, source, examples, dirs, ctx.resume, device)
+        Sft::<E>::new(config, model_config, host, source, examples, dirs, ctx.resume, device)
             .map_err(backend_err)?;
     let total = sft.total_steps();
     let per_epoch = plan.steps_per_epoch.max(1) as f64;

@@ -10,7 +10,8 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::config::{ConfigError, ModelConfig};
 use crate::gguf::{self, GgufError};
-use crate::llama::{CausalLm, held_shape, parameter_shapes};
+use crate::config::{held_shape, parameter_shapes};
+use crate::llama::CausalLm;
 use crate::rng::Rng;
 
 pub use crate::tensors::HostTensors;

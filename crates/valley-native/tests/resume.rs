@@ -6,7 +6,9 @@ use std::path::Path;
 use valley_native::config::{Family, ModelConfig};
 use valley_native::pack::Example;
 use valley_native::rng::Rng;
-use valley_native::sft::{ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
+use valley_native::autodiff::Autodiff;
+use valley_native::backprop::Backprop;
+use valley_native::sft::{Engine, ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
 use valley_native::{CpuTrain, weights};
 
 fn tiny() -> ModelConfig {
@@ -62,22 +64,12 @@ fn config() -> SftConfig {
     }
 }
 
-fn losses(dir: &Path, stop_after: Option<u64>, resume: bool) -> (Vec<f64>, u64) {
+fn losses<E: Engine>(dir: &Path, stop_after: Option<u64>, resume: bool, device: E::Device) -> (Vec<f64>, u64) {
     let cfg = tiny();
     let host = weights::init_host(&cfg, 1);
     let ex = data();
     let dirs = RunDirs { dir: dir.to_path_buf() };
-    let mut sft = Sft::<CpuTrain>::new(
-        config(),
-        cfg,
-        &host,
-        Path::new("init"),
-        &ex,
-        &dirs,
-        resume,
-        Default::default(),
-    )
-    .unwrap();
+    let mut sft = Sft::<E>::new(config(), cfg, &host, Path::new("init"), &ex, &dirs, resume, device).unwrap();
     let start = sft.step();
     let mut seen = 0;
     let summary = sft
@@ -89,10 +81,27 @@ fn losses(dir: &Path, stop_after: Option<u64>, resume: bool) -> (Vec<f64>, u64) 
     (summary.history.iter().map(|r| r.loss).collect(), start)
 }
 
+/// Both engines: the hand-written CPU pass and burn's autodiff.
 #[test]
 fn resume_mid_epoch_reproduces_the_loss_curve() {
+    check_resume::<Backprop>(|| ());
+    check_resume::<Autodiff<CpuTrain>>(Default::default);
+}
+
+/// The two engines train the same curve (f32 arithmetic in a different order).
+#[test]
+fn both_engines_train_the_same_curve() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ours, _) = losses::<Backprop>(a.path(), None, false, ());
+    let (burn, _) = losses::<Autodiff<CpuTrain>>(b.path(), None, false, Default::default());
+    for (k, (x, y)) in ours.iter().zip(&burn).enumerate() {
+        assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "step {}: {x} vs {y}", k + 1);
+    }
+}
+
+fn check_resume<E: Engine>(device: impl Fn() -> E::Device) {
     let full_dir = tempfile::tempdir().unwrap();
-    let (full, _) = losses(full_dir.path(), None, false);
+    let (full, _) = losses::<E>(full_dir.path(), None, false, device());
     assert_eq!(full.len(), 8);
     assert!(full[7] < full[0], "loss falls: {full:?}");
     assert!(full_dir.path().join("model/model.safetensors").is_file());
@@ -100,13 +109,13 @@ fn resume_mid_epoch_reproduces_the_loss_curve() {
 
     // "Killed" after step 5: the last checkpoint is step 3, inside epoch 0 (4 steps per epoch).
     let dir = tempfile::tempdir().unwrap();
-    let (first, _) = losses(dir.path(), Some(5), false);
+    let (first, _) = losses::<E>(dir.path(), Some(5), false, device());
     assert_eq!(first.len(), 5);
     assert!(dir.path().join("checkpoint-3/optimizer.safetensors").is_file());
     assert!(!dir.path().join("model").exists(), "no final model from an interrupted run");
     // Without resume, an existing checkpoint is refused.
     let cfg = tiny();
-    let err = Sft::<CpuTrain>::new(
+    let err = Sft::<E>::new(
         config(),
         cfg.clone(),
         &weights::init_host(&cfg, 1),
@@ -114,10 +123,10 @@ fn resume_mid_epoch_reproduces_the_loss_curve() {
         &data(),
         &RunDirs { dir: dir.path().to_path_buf() },
         false,
-        Default::default(),
+        device(),
     );
     assert!(err.is_err());
-    let (resumed, start) = losses(dir.path(), None, true);
+    let (resumed, start) = losses::<E>(dir.path(), None, true, device());
     assert_eq!(start, 3);
     assert_eq!(resumed.len(), 8, "the history of the first 3 steps comes from the checkpoint");
     for (k, (a, b)) in full.iter().zip(&resumed).enumerate() {

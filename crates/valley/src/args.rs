@@ -461,6 +461,11 @@ pub(crate) struct ModelLogitsArgs {
     /// Where to write the logits (raw f32, little-endian, row-major).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
+    /// Compute with the weights dequantised to f32 (the training model's forward pass) instead
+    /// of the serving engine's quantised kernels; both are the same f32 arithmetic for an HF
+    /// folder.
+    #[arg(long)]
+    pub(crate) dequantize: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,
@@ -503,6 +508,18 @@ pub(crate) struct ServeArgs {
     /// Where the model runs: cpu, or cuda (a build with `--features cuda`).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub(crate) device: String,
+    /// Threads of the CPU engine [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+    /// Sequences decoded together at most (continuous batching: concurrent requests, and the
+    /// `n` choices of one, share each forward pass); more wait for a free slot.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub(crate) parallel: usize,
+    /// Requantise the model's projections at load (q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k,
+    /// q6_k): an f32 checkpoint served with quantised weights, faster and slightly less exact
+    /// [default: the file's own types].
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) quantize: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
 //! `valley model export`: a GGUF model as an HF folder (valley-native's loader writes it).
-//! `valley model logits`: a model's logits on given tokens, from valley-native's forward pass.
+//! `valley model logits`: a model's logits on given tokens, from valley-native's serving engine
+//! (or, `--dequantize`, its f32 training model).
 
 use anyhow::{Context, bail};
 
@@ -44,8 +45,12 @@ pub(crate) fn logits(args: ModelLogitsArgs) -> anyhow::Result<u8> {
         .input("--model", &args.model)
         .output("--out", &args.out, OutputKind::File)
         .claim()?;
-    let (values, vocab) = valley_native::weights::cpu_logits(&args.model, &args.ids)
-        .with_context(|| format!("cannot run {}", args.model.display()))?;
+    let (values, vocab) = if args.dequantize {
+        valley_native::weights::cpu_logits(&args.model, &args.ids)
+    } else {
+        valley_native::engine::cpu_logits(&args.model, &args.ids)
+    }
+    .with_context(|| format!("cannot run {}", args.model.display()))?;
     let argmax: Vec<usize> = values
         .chunks(vocab)
         .map(|row| {

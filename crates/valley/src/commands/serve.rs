@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 
 use anyhow::{Context, bail};
+use valley_native::quant::GgmlType;
 use valley_native::serve::{DeviceKind, ServeOptions, run_server};
 
 use crate::args::ServeArgs;
@@ -14,6 +15,26 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<u8> {
         "cuda" => DeviceKind::Cuda,
         other => bail!("--device: {other:?} is not cpu or cuda"),
     };
+    if args.parallel == 0 {
+        bail!("--parallel: must be at least 1");
+    }
+    if args.threads == Some(0) {
+        bail!("--threads: must be at least 1");
+    }
+    let quantize = match args.quantize.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("q8_0") => Some(GgmlType::Q8_0),
+        Some("q4_0") => Some(GgmlType::Q4_0),
+        Some("q4_1") => Some(GgmlType::Q4_1),
+        Some("q5_0") => Some(GgmlType::Q5_0),
+        Some("q5_1") => Some(GgmlType::Q5_1),
+        Some("q4_k") => Some(GgmlType::Q4K),
+        Some("q5_k") => Some(GgmlType::Q5K),
+        Some("q6_k") => Some(GgmlType::Q6K),
+        Some(other) => {
+            bail!("--quantize: {other:?} is not one of q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k")
+        }
+    };
     let name = args.name.clone().unwrap_or_else(|| {
         args.model
             .file_stem()
@@ -22,19 +43,27 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let listener = TcpListener::bind((args.host.as_str(), args.port))
         .with_context(|| format!("--host/--port: cannot listen on {}:{}", args.host, args.port))?;
     let addr = listener.local_addr()?;
-    let opts = ServeOptions {
-        model: args.model.clone(),
-        tokenizer: args.tokenizer.clone(),
-        chat_template: args.chat_template.clone(),
-        name: name.clone(),
-        device,
-    };
+    let mut opts = ServeOptions::new(args.model.clone(), name.clone());
+    opts.tokenizer = args.tokenizer.clone();
+    opts.chat_template = args.chat_template.clone();
+    opts.device = device;
+    opts.threads = args.threads.unwrap_or(0);
+    opts.batch.max_sequences = args.parallel;
+    opts.quantize = quantize;
     run_server(
         &opts,
         listener,
         |info| {
+            let engine = match info.isa {
+                Some(isa) => {
+                    let types: Vec<String> =
+                        info.weight_types.iter().map(|(t, n)| format!("{n} {}", t.name())).collect();
+                    format!("; {isa:?} kernels, {} threads, weights {}", info.threads, types.join(", "))
+                }
+                None => String::new(),
+            };
             eprintln!(
-                "serving {name} ({:?}, {} parameters, stop ids {:?}) at http://{addr}/v1",
+                "serving {name} ({:?}, {} parameters, stop ids {:?}{engine}) at http://{addr}/v1",
                 info.family, info.parameters, info.stop_ids
             );
         },

@@ -1,0 +1,224 @@
+//! A weight matrix kept in its file's blocks (`[rows, cols]`, each row a whole number of
+//! blocks) and its products with rows of activations, split across the rayon pool by output rows.
+
+use rayon::prelude::*;
+
+use super::dequant::dequantize;
+use super::dot::{ActRow, Isa, rows_block};
+use super::quantize::QuantRows;
+use super::types::{ActKind, GgmlType};
+
+/// A `[rows, cols]` weight matrix in ggml blocks, row-major.
+#[derive(Debug, Clone)]
+pub struct QMatrix {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    row_bytes: usize,
+    data: Vec<u8>,
+}
+
+/// Why bytes cannot be a matrix of the given type and shape.
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error("{cols} columns are not whole {ty} blocks of {per}")]
+    Blocks { ty: &'static str, cols: usize, per: usize },
+    #[error("{got} bytes, expected {expected} for {rows} x {cols} {ty}")]
+    Length { ty: &'static str, rows: usize, cols: usize, got: usize, expected: usize },
+    #[error("{0} is an activation format, not a weight type")]
+    NotWeights(&'static str),
+}
+
+impl QMatrix {
+    /// Wraps `data` (the file's bytes) as a `[rows, cols]` matrix of `ty`.
+    pub fn new(ty: GgmlType, rows: usize, cols: usize, data: Vec<u8>) -> Result<Self, MatrixError> {
+        if matches!(ty, GgmlType::Q8_1 | GgmlType::Q8K) {
+            return Err(MatrixError::NotWeights(ty.name()));
+        }
+        let (per, _) = ty.block();
+        if !cols.is_multiple_of(per) {
+            return Err(MatrixError::Blocks { ty: ty.name(), cols, per });
+        }
+        let row_bytes = ty.bytes_for(cols);
+        if data.len() != rows * row_bytes {
+            return Err(MatrixError::Length {
+                ty: ty.name(),
+                rows,
+                cols,
+                got: data.len(),
+                expected: rows * row_bytes,
+            });
+        }
+        Ok(Self { ty, rows, cols, row_bytes, data })
+    }
+
+    /// An f32 matrix from row-major values.
+    pub fn from_f32(rows: usize, cols: usize, values: &[f32]) -> Self {
+        assert_eq!(values.len(), rows * cols, "bug: matrix shape; please report");
+        let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Self { ty: GgmlType::F32, rows, cols, row_bytes: cols * 4, data }
+    }
+
+    /// The bytes of row `r`.
+    pub fn row(&self, r: usize) -> &[u8] {
+        &self.data[r * self.row_bytes..(r + 1) * self.row_bytes]
+    }
+
+    /// Row `r` as f32 values (an embedding lookup).
+    pub fn row_f32(&self, r: usize, out: &mut Vec<f32>) {
+        dequantize(self.ty, self.row(r), out);
+    }
+
+    /// The matrix reordered by rows: new row `i` is old row `order[i]`.
+    pub fn permute_rows(&self, order: &[usize]) -> Self {
+        let mut data = Vec::with_capacity(self.data.len());
+        for &r in order {
+            data.extend_from_slice(self.row(r));
+        }
+        Self { data, ..self.clone() }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// `out[i][r] = Σ_c self[r][c] · x[i][c]` for the `acts.rows()` rows of `acts`: `out` is
+    /// `[acts.rows(), self.rows]` row-major.
+    pub fn matmul(&self, isa: Isa, acts: &mut Acts, out: &mut [f32], scratch: &mut Vec<f32>) {
+        assert_eq!(acts.cols, self.cols, "bug: matmul of {} columns by {}; please report", acts.cols, self.cols);
+        let n = acts.rows;
+        assert_eq!(out.len(), n * self.rows, "bug: matmul output shape; please report");
+        let source = acts.source(self.ty.dot_partner());
+        let rows: Vec<ActRow<'_>> = (0..n).map(|i| source.row(i)).collect();
+        let threads = rayon::current_num_threads().max(1);
+        // enough chunks to balance threads that other work delays, few enough to stay cheap
+        let chunk = self.rows.div_ceil(threads * 8).max(4);
+        let (ty, cols, rb) = (self.ty, self.cols, self.row_bytes);
+        let target: &mut [f32] = if n == 1 {
+            out
+        } else {
+            scratch.clear();
+            scratch.resize(n * self.rows, 0.0);
+            scratch
+        };
+        target.par_chunks_mut(chunk * n).enumerate().for_each(|(c, o)| {
+            let first = c * chunk;
+            let w = &self.data[first * rb..(first + o.len() / n) * rb];
+            rows_block(isa, ty, w, rb, &rows, cols, o);
+        });
+        if n > 1 {
+            for (r, per_x) in scratch.chunks_exact(n).enumerate() {
+                for (i, v) in per_x.iter().enumerate() {
+                    out[i * self.rows + r] = *v;
+                }
+            }
+        }
+    }
+}
+
+/// Rows of f32 activations and their quantised forms, each made once on first use.
+#[derive(Debug, Default)]
+pub struct Acts {
+    x: Vec<f32>,
+    rows: usize,
+    cols: usize,
+    quant: [(bool, QuantRows); 3],
+}
+
+/// Where a matmul reads its activation rows.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    F32(&'a [f32], usize),
+    Quant(&'a QuantRows),
+}
+
+impl Source<'_> {
+    fn row(&self, i: usize) -> ActRow<'_> {
+        match self {
+            Self::F32(x, cols) => ActRow::F32(&x[i * cols..(i + 1) * cols]),
+            Self::Quant(q) => q.row(i),
+        }
+    }
+}
+
+impl Acts {
+    /// Takes `rows × cols` new activations (copied into this value's buffer).
+    pub fn set(&mut self, x: &[f32], rows: usize, cols: usize) {
+        assert_eq!(x.len(), rows * cols, "bug: activation shape; please report");
+        self.x.clear();
+        self.x.extend_from_slice(x);
+        self.rows = rows;
+        self.cols = cols;
+        for q in &mut self.quant {
+            q.0 = false;
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn source(&mut self, kind: ActKind) -> Source<'_> {
+        let slot = match kind {
+            ActKind::F32 => return Source::F32(&self.x, self.cols),
+            ActKind::Q8_0 => 0,
+            ActKind::Q8_1 => 1,
+            ActKind::Q8K => 2,
+        };
+        let (done, q) = &mut self.quant[slot];
+        if !*done {
+            q.fill(kind, &self.x, self.rows, self.cols);
+            *done = true;
+        }
+        Source::Quant(q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::dot::tests::{WEIGHT_TYPES, random_row};
+    use crate::rng::Rng;
+
+    /// A matmul over several activation rows gives, for every type, the row-by-row dot products
+    /// (the batched and single-row paths agree), and its output is the f32 product within the
+    /// activations' quantisation error.
+    #[test]
+    fn matmul_agrees_with_row_dots_and_with_f32() {
+        let mut rng = Rng::new(11);
+        let (rows, cols, n) = (37, 256, 5);
+        for ty in WEIGHT_TYPES {
+            let data: Vec<u8> = (0..rows).flat_map(|_| random_row(ty, cols, &mut rng)).collect();
+            let m = QMatrix::new(ty, rows, cols, data).unwrap();
+            let x: Vec<f32> = (0..n * cols).map(|_| rng.normal() as f32).collect();
+            let mut acts = Acts::default();
+            acts.set(&x, n, cols);
+            let mut out = vec![0f32; n * rows];
+            let mut scratch = Vec::new();
+            m.matmul(Isa::detect(), &mut acts, &mut out, &mut scratch);
+            for i in 0..n {
+                let mut one = Acts::default();
+                one.set(&x[i * cols..(i + 1) * cols], 1, cols);
+                let mut single = vec![0f32; rows];
+                m.matmul(Isa::Scalar, &mut one, &mut single, &mut scratch);
+                for r in 0..rows {
+                    let mut w = Vec::new();
+                    m.row_f32(r, &mut w);
+                    let exact: f32 = w.iter().zip(&x[i * cols..]).map(|(a, b)| a * b).sum();
+                    let norm: f32 = w.iter().zip(&x[i * cols..]).map(|(a, b)| (a * b).abs()).sum();
+                    let got = out[i * rows + r];
+                    assert!((got - single[r]).abs() <= 1e-4 * norm, "{} row {r}: {got} vs {}", ty.name(), single[r]);
+                    // 8-bit activations: relative error of a few 1/127 steps on the sum of |terms|
+                    assert!((got - exact).abs() <= 0.02 * norm + 1e-6, "{} row {r}: {got} vs f32 {exact}", ty.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_shapes_are_refused() {
+        assert!(matches!(QMatrix::new(GgmlType::Q4_0, 2, 48, vec![0; 2 * 18]), Err(MatrixError::Blocks { .. })));
+        assert!(matches!(QMatrix::new(GgmlType::Q4_0, 2, 64, vec![0; 18]), Err(MatrixError::Length { .. })));
+    }
+}
