@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
+use valley_native::autodiff::Autodiff;
+use valley_native::backprop::Backprop;
 use valley_native::llama::CausalLm;
 use valley_native::loss::sft_loss;
 use valley_native::pack::{Example, pack};
-use valley_native::autodiff::Autodiff;
-use valley_native::backprop::Backprop;
 use valley_native::sft::{Engine, ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
 use valley_native::weights;
 
@@ -28,7 +28,14 @@ fn main() -> Res<()> {
     }
     let steps: u64 = a[5].parse()?;
     match a[4].as_str() {
-        "cpu" => run::<valley_native::CpuTrain, Backprop>(&a[1], &a[2], &a[3], steps, Default::default(), ()),
+        "cpu" => run::<valley_native::CpuTrain, Backprop>(
+            &a[1],
+            &a[2],
+            &a[3],
+            steps,
+            Default::default(),
+            (),
+        ),
         // burn's autodiff on the CPU, the trainer before issue 17 (for comparison)
         "cpu-autodiff" => run::<valley_native::CpuTrain, Autodiff<valley_native::CpuTrain>>(
             &a[1],
@@ -39,14 +46,10 @@ fn main() -> Res<()> {
             Default::default(),
         ),
         #[cfg(feature = "cuda")]
-        "cuda" => run::<burn::backend::Autodiff<burn::backend::Cuda>, Autodiff<burn::backend::Autodiff<burn::backend::Cuda>>>(
-            &a[1],
-            &a[2],
-            &a[3],
-            steps,
-            Default::default(),
-            Default::default(),
-        ),
+        "cuda" => run::<
+            burn::backend::Autodiff<burn::backend::Cuda>,
+            Autodiff<burn::backend::Autodiff<burn::backend::Cuda>>,
+        >(&a[1], &a[2], &a[3], steps, Default::default(), Default::default()),
         other => Err(format!("device {other:?} not available in this build").into()),
     }
 }
@@ -149,7 +152,12 @@ fn run<B: AutodiffBackend, E: Engine>(
     let ckpt = out.join("checkpoint");
     sft.save_checkpoint(&RunDirs { dir: ckpt.clone() }, &ExtraFiles::default())?;
     let (trained, _, _) = sft.engine().host();
-    let trained = weights::to_device::<B::InnerBackend>(config.clone(), &trained, Path::new(model_dir), &device)?;
+    let trained = weights::to_device::<B::InnerBackend>(
+        config.clone(),
+        &trained,
+        Path::new(model_dir),
+        &device,
+    )?;
     let logits = trained.logits(trained.hidden_states(&packed.batch));
     let [n, v] = logits.dims();
     let mut l = weights::HostTensors::new();

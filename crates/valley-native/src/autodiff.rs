@@ -53,7 +53,12 @@ fn host_of<Bk: Backend>(map: &BTreeMap<String, Tensor<Bk, 2>>, cfg: &ModelConfig
 impl<B: AutodiffBackend> Engine for Autodiff<B> {
     type Device = B::Device;
 
-    fn new(config: &ModelConfig, host: &HostTensors, source: &Path, device: B::Device) -> Result<Self, SftError> {
+    fn new(
+        config: &ModelConfig,
+        host: &HostTensors,
+        source: &Path,
+        device: B::Device,
+    ) -> Result<Self, SftError> {
         let model = weights::to_device::<B::InnerBackend>(config.clone(), host, source, &device)?;
         let params: BTreeMap<_, _> = model.parameters().into_iter().collect();
         let (grads, m, v) = (zeros(&params), zeros(&params), zeros(&params));
@@ -61,13 +66,18 @@ impl<B: AutodiffBackend> Engine for Autodiff<B> {
     }
 
     fn load(&mut self, params: &HostTensors, moments: &HostTensors) -> Result<(), String> {
-        let load = |host: &HostTensors, prefix: &str, like: &BTreeMap<String, Tensor<B::InnerBackend, 2>>| {
+        let load = |host: &HostTensors,
+                    prefix: &str,
+                    like: &BTreeMap<String, Tensor<B::InnerBackend, 2>>| {
             like.iter()
                 .map(|(name, t)| {
                     let key = format!("{prefix}{name}");
                     let (_, values) = host.get(&key).ok_or_else(|| format!("`{key}` missing"))?;
                     let shape: [usize; 2] = t.dims();
-                    Ok((name.clone(), Tensor::from_data(TensorData::new(values.clone(), shape), &self.device)))
+                    Ok((
+                        name.clone(),
+                        Tensor::from_data(TensorData::new(values.clone(), shape), &self.device),
+                    ))
                 })
                 .collect::<Result<BTreeMap<_, _>, String>>()
         };
@@ -82,7 +92,9 @@ impl<B: AutodiffBackend> Engine for Autodiff<B> {
 
     fn accumulate(&mut self, batch: &PackedBatch, normaliser: f64) -> f64 {
         let model: CausalLm<B> = CausalLm::build(self.config.clone(), |name, _| {
-            Ok::<_, std::convert::Infallible>(Tensor::from_inner(self.params[name].clone()).require_grad())
+            Ok::<_, std::convert::Infallible>(
+                Tensor::from_inner(self.params[name].clone()).require_grad(),
+            )
         })
         .expect("infallible");
         let loss = sft_loss(&model, batch, normaliser);
@@ -128,6 +140,10 @@ impl<B: AutodiffBackend> Engine for Autodiff<B> {
     }
 
     fn host(&self) -> (HostTensors, HostTensors, HostTensors) {
-        (host_of(&self.params, &self.config), host_of(&self.m, &self.config), host_of(&self.v, &self.config))
+        (
+            host_of(&self.params, &self.config),
+            host_of(&self.m, &self.config),
+            host_of(&self.v, &self.config),
+        )
     }
 }

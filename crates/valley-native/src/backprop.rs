@@ -36,7 +36,11 @@ pub struct Backprop {
 impl Backprop {
     /// The loss of `batch` over `normaliser` and the gradients of it alone (accumulated
     /// gradients are kept aside), under HF names: for checks against autodiff.
-    pub fn loss_and_gradients(&mut self, batch: &PackedBatch, normaliser: f64) -> (f64, HostTensors) {
+    pub fn loss_and_gradients(
+        &mut self,
+        batch: &PackedBatch,
+        normaliser: f64,
+    ) -> (f64, HostTensors) {
         let kept = std::mem::replace(&mut self.grads, self.index.zeros());
         let loss = self.accumulate(batch, normaliser);
         let mut out = HostTensors::new();
@@ -49,10 +53,19 @@ impl Backprop {
 impl Engine for Backprop {
     type Device = ();
 
-    fn new(config: &ModelConfig, host: &HostTensors, source: &Path, (): ()) -> Result<Self, SftError> {
+    fn new(
+        config: &ModelConfig,
+        host: &HostTensors,
+        source: &Path,
+        (): (),
+    ) -> Result<Self, SftError> {
         let index = Index::new(config);
         let params = index.from_host(host, "").map_err(|message| {
-            SftError::Load(LoadModelError::Tensor { path: source.to_path_buf(), name: String::new(), message })
+            SftError::Load(LoadModelError::Tensor {
+                path: source.to_path_buf(),
+                name: String::new(),
+                message,
+            })
         })?;
         Ok(Self {
             ws: model::Workspace::new(config),
@@ -73,7 +86,15 @@ impl Engine for Backprop {
     }
 
     fn accumulate(&mut self, batch: &PackedBatch, normaliser: f64) -> f64 {
-        model::step(&self.config, &self.index, &self.params, &mut self.grads, batch, normaliser, &mut self.ws)
+        model::step(
+            &self.config,
+            &self.index,
+            &self.params,
+            &mut self.grads,
+            batch,
+            normaliser,
+            &mut self.ws,
+        )
     }
 
     fn grad_norm(&self) -> f64 {
@@ -92,13 +113,16 @@ impl Engine for Backprop {
         let (b1, b2, eps, clip) = (f(b1), f(b2), f(cfg.eps), f(clip));
         let (bc1, bc2, decay, lr32) = (f(bc1), f(bc2), f(1.0 - lr * cfg.weight_decay), f(lr));
         let weight_decay = cfg.weight_decay > 0.0;
-        let tensors = self.params.iter_mut().zip(&mut self.grads).zip(self.m.iter_mut().zip(&mut self.v));
+        let tensors =
+            self.params.iter_mut().zip(&mut self.grads).zip(self.m.iter_mut().zip(&mut self.v));
         for ((p, g), (m, v)) in tensors {
             p.par_chunks_mut(4096)
                 .zip(g.par_chunks_mut(4096))
                 .zip(m.par_chunks_mut(4096).zip(v.par_chunks_mut(4096)))
                 .for_each(|((p, g), (m, v))| {
-                    for ((p, g), (m, v)) in p.iter_mut().zip(g.iter_mut()).zip(m.iter_mut().zip(v.iter_mut())) {
+                    for ((p, g), (m, v)) in
+                        p.iter_mut().zip(g.iter_mut()).zip(m.iter_mut().zip(v.iter_mut()))
+                    {
                         let gc = *g * clip;
                         *m = *m * b1 + gc * (1.0 - b1);
                         *v = *v * b2 + gc * gc * (1.0 - b2);

@@ -318,7 +318,8 @@ pub fn read_raw(
             // derived tables llama.cpp may add (rope_freqs is refused in `config`)
             continue;
         };
-        let ty = GgmlType::from_id(t.ggml_type).filter(|t| !matches!(t, GgmlType::Q8_1 | GgmlType::Q8K));
+        let ty =
+            GgmlType::from_id(t.ggml_type).filter(|t| !matches!(t, GgmlType::Q8_1 | GgmlType::Q8K));
         let ty = ty.ok_or_else(|| {
             GgufError::Tensor(t.name.clone(), format!("ggml type {} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K are)", t.ggml_type))
         })?;

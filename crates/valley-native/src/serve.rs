@@ -147,8 +147,12 @@ pub fn run_server(
         DeviceKind::Cuda => {
             let (config, host) = crate::weights::load_host(&opts.model)?;
             let device = Default::default();
-            let model =
-                crate::weights::to_device::<burn::backend::Cuda>(config.clone(), &host, &opts.model, &device)?;
+            let model = crate::weights::to_device::<burn::backend::Cuda>(
+                config.clone(),
+                &host,
+                &opts.model,
+                &device,
+            )?;
             drop(host);
             let stop = crate::chat::stop_ids(&tokenizer, &config);
             let info = ServerInfo {

@@ -178,7 +178,12 @@ impl RunDirs {
 pub trait Engine: Sized {
     type Device;
     /// The engine with `host`'s weights (checked against the config), zero moments.
-    fn new(config: &ModelConfig, host: &HostTensors, source: &Path, device: Self::Device) -> Result<Self, SftError>;
+    fn new(
+        config: &ModelConfig,
+        host: &HostTensors,
+        source: &Path,
+        device: Self::Device,
+    ) -> Result<Self, SftError>;
     /// Replaces the weights and the moments (`exp_avg.*`, `exp_avg_sq.*` in `moments`).
     fn load(&mut self, params: &HostTensors, moments: &HostTensors) -> Result<(), String>;
     /// Adds the gradients of `batch`'s loss (its masked token losses over `normaliser`) to the

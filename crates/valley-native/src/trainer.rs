@@ -92,18 +92,20 @@ impl Trainer for NativeTrainer {
                 (),
             ),
             #[cfg(feature = "cuda")]
-            Device::Cuda => run::<crate::autodiff::Autodiff<burn::backend::Autodiff<burn::backend::Cuda>>>(
-                config,
-                model_config,
-                &host,
-                &source,
-                &examples,
-                &dirs,
-                &extra,
-                plan,
-                ctx,
-                Default::default(),
-            ),
+            Device::Cuda => {
+                run::<crate::autodiff::Autodiff<burn::backend::Autodiff<burn::backend::Cuda>>>(
+                    config,
+                    model_config,
+                    &host,
+                    &source,
+                    &examples,
+                    &dirs,
+                    &extra,
+                    plan,
+                    ctx,
+                    Default::default(),
+                )
+            }
             #[cfg(not(feature = "cuda"))]
             Device::Cuda => Err(unsupported(
                 "this valley was built without the `cuda` feature (cargo build --release --features valley-native/cuda); or set compute.device = \"cpu\"",

@@ -9,8 +9,8 @@ use burn::tensor::{Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use crate::config::{ConfigError, ModelConfig};
-use crate::gguf::{self, GgufError};
 use crate::config::{held_shape, parameter_shapes};
+use crate::gguf::{self, GgufError};
 use crate::llama::CausalLm;
 use crate::rng::Rng;
 

@@ -57,7 +57,9 @@ fn host(cfg: &ModelConfig, seed: u64) -> HostTensors {
 
 /// The burn model's logits of one sequence (every position).
 fn burn_logits(cfg: &ModelConfig, host: &HostTensors, ids: &[u32]) -> Vec<Vec<f32>> {
-    let model = weights::to_device::<Cpu>(cfg.clone(), host, Path::new("test"), &Default::default()).unwrap();
+    let model =
+        weights::to_device::<Cpu>(cfg.clone(), host, Path::new("test"), &Default::default())
+            .unwrap();
     let ex = Example { input_ids: ids.to_vec(), loss_mask: vec![1; ids.len()] };
     let packed = pack(&[&ex], ids.len());
     let logits = model.logits(model.hidden_states(&packed.batch));
@@ -70,7 +72,11 @@ fn engine_logits(model: &QuantLm, ids: &[u32]) -> Vec<Vec<f32>> {
     let (mut cache, mut ws, mut logits) = (model.new_cache(), model.workspace(), Vec::new());
     ids.iter()
         .map(|t| {
-            model.forward(&mut [Step { cache: &mut cache, tokens: std::slice::from_ref(t) }], &mut ws, &mut logits);
+            model.forward(
+                &mut [Step { cache: &mut cache, tokens: std::slice::from_ref(t) }],
+                &mut ws,
+                &mut logits,
+            );
             logits.clone()
         })
         .collect()
@@ -90,7 +96,8 @@ fn compare(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f32, f32) {
     let all: Vec<f32> = b.iter().flatten().copied().collect();
     let mean = all.iter().sum::<f32>() / all.len() as f32;
     let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / all.len() as f32).sqrt();
-    let worst = a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let worst =
+        a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
     (worst, sd)
 }
 
@@ -115,13 +122,32 @@ fn quantised_weights_stay_within_the_stated_tolerance_of_f32() {
     let cfg = tiny(Family::Llama);
     let h = host(&cfg, 4);
     let seq = ids(24, cfg.vocab_size, 6);
-    for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4K, GgmlType::Q5K, GgmlType::Q6K] {
-        let model = QuantLm::from_host(cfg.clone(), &h, Path::new("test"), Isa::detect()).unwrap().requantize(ty);
+    for ty in [
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::Q4K,
+        GgmlType::Q5K,
+        GgmlType::Q6K,
+    ] {
+        let model = QuantLm::from_host(cfg.clone(), &h, Path::new("test"), Isa::detect())
+            .unwrap()
+            .requantize(ty);
         assert!(model.weight_types().iter().any(|(t, _)| *t == ty), "{}", ty.name());
         // the reference: the same (quantised) weights, dequantised, through the f32 path
         let mut deq = h.clone();
         for (i, l) in model.layers.iter().enumerate() {
-            for (name, m) in [("self_attn.q_proj", &l.q_proj), ("self_attn.k_proj", &l.k_proj), ("self_attn.v_proj", &l.v_proj), ("self_attn.o_proj", &l.o_proj), ("mlp.gate_proj", &l.gate_proj), ("mlp.up_proj", &l.up_proj), ("mlp.down_proj", &l.down_proj)] {
+            for (name, m) in [
+                ("self_attn.q_proj", &l.q_proj),
+                ("self_attn.k_proj", &l.k_proj),
+                ("self_attn.v_proj", &l.v_proj),
+                ("self_attn.o_proj", &l.o_proj),
+                ("mlp.gate_proj", &l.gate_proj),
+                ("mlp.up_proj", &l.up_proj),
+                ("mlp.down_proj", &l.down_proj),
+            ] {
                 let mut values = Vec::new();
                 for r in 0..m.rows {
                     m.row_f32(r, &mut values);
@@ -148,7 +174,9 @@ fn quantised_weights_stay_within_the_stated_tolerance_of_f32() {
 fn batching_sequences_changes_nothing() {
     let cfg = tiny(Family::Qwen2);
     let h = host(&cfg, 8);
-    let model = QuantLm::from_host(cfg.clone(), &h, Path::new("test"), Isa::detect()).unwrap().requantize(GgmlType::Q8_0);
+    let model = QuantLm::from_host(cfg.clone(), &h, Path::new("test"), Isa::detect())
+        .unwrap()
+        .requantize(GgmlType::Q8_0);
     let seqs = [ids(9, cfg.vocab_size, 1), ids(5, cfg.vocab_size, 2), ids(12, cfg.vocab_size, 3)];
     let alone: Vec<Vec<Vec<f32>>> = seqs.iter().map(|s| engine_logits(&model, s)).collect();
     let mut caches: Vec<_> = seqs.iter().map(|_| model.new_cache()).collect();

@@ -243,13 +243,21 @@ fn backprop_gradients_match_autodiff() {
             .collect();
         let mut engine = Backprop::new(&cfg, &host, std::path::Path::new("test"), ()).unwrap();
         let (ours, got) = engine.loss_and_gradients(&packed, packed.loss_tokens() as f64);
-        assert!((ours - expect_loss).abs() < 1e-5 * expect_loss.abs(), "{family:?}: loss {ours} vs {expect_loss}");
+        assert!(
+            (ours - expect_loss).abs() < 1e-5 * expect_loss.abs(),
+            "{family:?}: loss {ours} vs {expect_loss}"
+        );
         for (name, p) in model.parameters() {
-            let want: Vec<f64> = p.grad(&grads).unwrap().into_data().convert::<f64>().into_vec::<f64>().unwrap();
+            let want: Vec<f64> =
+                p.grad(&grads).unwrap().into_data().convert::<f64>().into_vec::<f64>().unwrap();
             let have = &got[&name].1;
-            let diff: f64 = want.iter().zip(have).map(|(a, b)| (a - f64::from(*b)).powi(2)).sum::<f64>().sqrt();
+            let diff: f64 =
+                want.iter().zip(have).map(|(a, b)| (a - f64::from(*b)).powi(2)).sum::<f64>().sqrt();
             let norm: f64 = want.iter().map(|a| a * a).sum::<f64>().sqrt();
-            assert!(diff <= 1e-4 * norm.max(1e-8), "{family:?} tied={tied}: {name}: |Δ| {diff:e} vs |∇| {norm:e}");
+            assert!(
+                diff <= 1e-4 * norm.max(1e-8),
+                "{family:?} tied={tied}: {name}: |Δ| {diff:e} vs |∇| {norm:e}"
+            );
         }
     }
 }

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
+use valley_native::autodiff::Autodiff;
+use valley_native::backprop::Backprop;
 use valley_native::config::{Family, ModelConfig};
 use valley_native::pack::Example;
 use valley_native::rng::Rng;
-use valley_native::autodiff::Autodiff;
-use valley_native::backprop::Backprop;
 use valley_native::sft::{Engine, ExtraFiles, RunDirs, Schedule, Sft, SftConfig};
 use valley_native::{CpuTrain, weights};
 
@@ -64,12 +64,18 @@ fn config() -> SftConfig {
     }
 }
 
-fn losses<E: Engine>(dir: &Path, stop_after: Option<u64>, resume: bool, device: E::Device) -> (Vec<f64>, u64) {
+fn losses<E: Engine>(
+    dir: &Path,
+    stop_after: Option<u64>,
+    resume: bool,
+    device: E::Device,
+) -> (Vec<f64>, u64) {
     let cfg = tiny();
     let host = weights::init_host(&cfg, 1);
     let ex = data();
     let dirs = RunDirs { dir: dir.to_path_buf() };
-    let mut sft = Sft::<E>::new(config(), cfg, &host, Path::new("init"), &ex, &dirs, resume, device).unwrap();
+    let mut sft =
+        Sft::<E>::new(config(), cfg, &host, Path::new("init"), &ex, &dirs, resume, device).unwrap();
     let start = sft.step();
     let mut seen = 0;
     let summary = sft

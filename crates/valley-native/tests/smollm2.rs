@@ -101,7 +101,8 @@ fn gguf_exports_to_an_equivalent_hf_folder() {
 fn engine_logits_stay_close_to_the_f32_path() {
     let Some((gguf, _)) = paths() else { return };
     let tok = load_chat_tokenizer(&gguf, None, None).unwrap();
-    let msgs = [valley_data::chat::Message::new("user", "Write a Python function that adds two numbers.")];
+    let msgs =
+        [valley_data::chat::Message::new("user", "Write a Python function that adds two numbers.")];
     let ids = tok.encode(&tok.render_text(&msgs, true).unwrap()).unwrap();
     let (ours, vocab) = valley_native::engine::cpu_logits(&gguf, &ids).unwrap();
     let (theirs, v2) = weights::cpu_logits(&gguf, &ids).unwrap();
@@ -150,15 +151,24 @@ fn engine_logits_stay_close_to_the_f32_path() {
     // that one pass over prompt + answer gives; and the answer names Paris. (With SmolLM2's
     // default system prompt the first token is a near-tie — "The" vs "L" by 0.08 nats in f32 —
     // that the engine resolves as llama.cpp does, into a French digression: no system prompt here.)
-    let model = valley_native::engine::QuantLm::load(&gguf, valley_native::quant::Isa::detect()).unwrap();
+    let model =
+        valley_native::engine::QuantLm::load(&gguf, valley_native::quant::Isa::detect()).unwrap();
     let (mut cache, mut ws, mut logits) = (model.new_cache(), model.workspace(), Vec::new());
-    let prompt = tok.encode("<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n").unwrap();
+    let prompt = tok
+        .encode(
+            "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+        )
+        .unwrap();
     let mut feed = prompt.clone();
     let mut out = Vec::new();
     let stop = stop_ids(&tok, &model.config);
     let argmax = |r: &[f32]| (0..r.len()).fold(0, |m, i| if r[i] > r[m] { i } else { m }) as u32;
     for _ in 0..24 {
-        model.forward(&mut [valley_native::engine::Step { cache: &mut cache, tokens: &feed }], &mut ws, &mut logits);
+        model.forward(
+            &mut [valley_native::engine::Step { cache: &mut cache, tokens: &feed }],
+            &mut ws,
+            &mut logits,
+        );
         let next = argmax(&logits);
         if stop.contains(&next) {
             break;

@@ -43,7 +43,15 @@ pub(super) fn runs(segments: &[u32], seq: usize) -> Vec<(usize, usize)> {
 }
 
 /// `P = softmax(Q Kᵀ · scale)` with the causal mask, into `p` (`len × len`).
-fn probabilities(q: &[f32], k: &[f32], h: Heads, head: usize, start: usize, len: usize, p: &mut Vec<f32>) {
+fn probabilities(
+    q: &[f32],
+    k: &[f32],
+    h: Heads,
+    head: usize,
+    start: usize,
+    len: usize,
+    p: &mut Vec<f32>,
+) {
     let (qw, kvw, hd) = (h.q_width(), h.kv_width(), h.head_dim);
     let kv = h.kv_of(head);
     let qv = View::rows(&q[start * qw + head * hd..], len, hd, qw);
@@ -67,7 +75,14 @@ fn probabilities(q: &[f32], k: &[f32], h: Heads, head: usize, start: usize, len:
 }
 
 /// `att = softmax(Q Kᵀ / √d) V` per run and head (grouped heads share a key/value head).
-pub(super) fn forward(q: &[f32], k: &[f32], v: &[f32], runs: &[(usize, usize)], h: Heads, att: &mut [f32]) {
+pub(super) fn forward(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    runs: &[(usize, usize)],
+    h: Heads,
+    att: &mut [f32],
+) {
     let (qw, kvw, hd) = (h.q_width(), h.kv_width(), h.head_dim);
     let work: Vec<(usize, usize, usize)> =
         runs.iter().flat_map(|&(s, l)| (0..h.heads).map(move |hh| (hh, s, l))).collect();
@@ -77,7 +92,14 @@ pub(super) fn forward(q: &[f32], k: &[f32], v: &[f32], runs: &[(usize, usize)], 
             probabilities(q, k, h, head, start, len, p);
             let kv = h.kv_of(head);
             let mut o = vec![0f32; len * hd];
-            matmul(&mut o, hd, View::of(p, len, len), View::rows(&v[start * kvw + kv * hd..], len, hd, kvw), false, false);
+            matmul(
+                &mut o,
+                hd,
+                View::of(p, len, len),
+                View::rows(&v[start * kvw + kv * hd..], len, hd, kvw),
+                false,
+                false,
+            );
             o
         })
         .collect();

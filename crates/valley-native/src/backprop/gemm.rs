@@ -39,7 +39,14 @@ impl<'a> View<'a> {
 
 /// `c = a · b` (or `c += a · b` with `accumulate`), `c` row-major `a.rows × b.cols` with row
 /// stride `ldc`. `parallel` splits the product over the rayon pool (for large products only).
-pub(super) fn matmul(c: &mut [f32], ldc: usize, a: View<'_>, b: View<'_>, accumulate: bool, parallel: bool) {
+pub(super) fn matmul(
+    c: &mut [f32],
+    ldc: usize,
+    a: View<'_>,
+    b: View<'_>,
+    accumulate: bool,
+    parallel: bool,
+) {
     assert_eq!(a.cols, b.rows, "bug: inner dimensions differ; please report");
     let (m, n, k) = (a.rows, b.cols, a.cols);
     a.check();
@@ -47,7 +54,10 @@ pub(super) fn matmul(c: &mut [f32], ldc: usize, a: View<'_>, b: View<'_>, accumu
     if m == 0 || n == 0 {
         return;
     }
-    assert!((m - 1) * ldc + n <= c.len() && n <= ldc, "bug: output view outside its slice; please report");
+    assert!(
+        (m - 1) * ldc + n <= c.len() && n <= ldc,
+        "bug: output view outside its slice; please report"
+    );
     if k == 0 {
         if !accumulate {
             for r in 0..m {
@@ -95,7 +105,8 @@ mod tests {
         for i in 0..a.rows {
             for j in 0..b.cols {
                 for p in 0..a.cols {
-                    out[i * b.cols + j] += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                    out[i * b.cols + j] +=
+                        a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
                 }
             }
         }

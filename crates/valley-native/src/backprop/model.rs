@@ -4,7 +4,9 @@
 
 use super::attention::{self, Heads};
 use super::gemm::{View, matmul};
-use super::ops::{cross_entropy, rms_backward, rms_forward, rope, silu_mul_backward, silu_mul_forward};
+use super::ops::{
+    cross_entropy, rms_backward, rms_forward, rope, silu_mul_backward, silu_mul_forward,
+};
 use super::params::Index;
 use crate::config::ModelConfig;
 use crate::engine::ops::RopeTable;
@@ -82,7 +84,16 @@ fn linear(y: &mut [f32], x: &[f32], n: usize, w: &[f32], out: usize) {
 }
 
 /// The backward pass of [`linear`]: `dx (+)= dy · W` and `dW += dyᵀ · x`.
-fn linear_back(dx: &mut [f32], acc_dx: bool, dy: &[f32], x: &[f32], n: usize, w: &[f32], dw: &mut [f32], out: usize) {
+fn linear_back(
+    dx: &mut [f32],
+    acc_dx: bool,
+    dy: &[f32],
+    x: &[f32],
+    n: usize,
+    w: &[f32],
+    dw: &mut [f32],
+) {
+    let out = dy.len() / n;
     let inp = w.len() / out;
     matmul(dx, inp, View::of(dy, n, out), View::of(w, out, inp), acc_dx, true);
     matmul(dw, inp, View::of(dy, n, out).t(), View::of(x, n, inp), true, true);
@@ -121,8 +132,13 @@ pub(super) fn step(
     let b = &batch.batch;
     let n = b.batch * b.seq;
     let hsz = cfg.hidden_size;
-    let heads = Heads { heads: cfg.num_attention_heads, kv_heads: cfg.num_key_value_heads, head_dim: cfg.head_dim };
-    let (qw, kvw, inter) = (heads.heads * heads.head_dim, heads.kv_heads * heads.head_dim, cfg.intermediate_size);
+    let heads = Heads {
+        heads: cfg.num_attention_heads,
+        kv_heads: cfg.num_key_value_heads,
+        head_dim: cfg.head_dim,
+    };
+    let (qw, kvw, inter) =
+        (heads.heads * heads.head_dim, heads.kv_heads * heads.head_dim, cfg.intermediate_size);
     let eps = cfg.rms_norm_eps as f32;
     let runs = attention::runs(&b.segments, b.seq);
     let max_pos = b.positions.iter().copied().max().unwrap_or(0) as usize;
@@ -137,7 +153,13 @@ pub(super) fn step(
         let s = &mut ws.layers[li];
         s.x.clear();
         s.x.extend_from_slice(x);
-        rms_forward(x, &p[l.input_layernorm], eps, sized(&mut s.xn1, n * hsz), sized(&mut s.inv1, n));
+        rms_forward(
+            x,
+            &p[l.input_layernorm],
+            eps,
+            sized(&mut s.xn1, n * hsz),
+            sized(&mut s.inv1, n),
+        );
         linear(sized(&mut s.q, n * qw), &s.xn1, n, &p[l.q], qw);
         linear(sized(&mut s.k, n * kvw), &s.xn1, n, &p[l.k], kvw);
         linear(sized(&mut s.v, n * kvw), &s.xn1, n, &p[l.v], kvw);
@@ -156,7 +178,13 @@ pub(super) fn step(
         }
         s.x1.clear();
         s.x1.extend_from_slice(x);
-        rms_forward(x, &p[l.post_attention_layernorm], eps, sized(&mut s.xn2, n * hsz), sized(&mut s.inv2, n));
+        rms_forward(
+            x,
+            &p[l.post_attention_layernorm],
+            eps,
+            sized(&mut s.xn2, n * hsz),
+            sized(&mut s.inv2, n),
+        );
         linear(sized(&mut s.gate, n * inter), &s.xn2, n, &p[l.gate], inter);
         linear(sized(&mut s.up, n * inter), &s.xn2, n, &p[l.up], inter);
         silu_mul_forward(&s.gate, &s.up, sized(&mut s.h, n * inter));
@@ -171,7 +199,17 @@ pub(super) fn step(
     let head = ix.head();
     let vocab = ix.shapes[head][0];
     let dxf = sized(&mut ws.dn, n * hsz);
-    let loss = cross_entropy(&ws.xf, &p[head], vocab, &batch.targets, &batch.weights, normaliser, dxf, &mut grads[head], &mut ws.logits);
+    let loss = cross_entropy(
+        &ws.xf,
+        &p[head],
+        vocab,
+        &batch.targets,
+        &batch.weights,
+        normaliser,
+        dxf,
+        &mut grads[head],
+        &mut ws.logits,
+    );
     // backward
     let dx = sized(&mut ws.dx, n * hsz);
     dx.fill(0.0);
@@ -180,18 +218,26 @@ pub(super) fn step(
         let s = &ws.layers[li];
         // MLP: d = h · Wdᵀ
         let dh = sized(&mut ws.da, n * inter);
-        linear_back(dh, false, dx, &s.h, n, &p[l.down], &mut grads[l.down], hsz);
+        linear_back(dh, false, dx, &s.h, n, &p[l.down], &mut grads[l.down]);
         let dgate = sized(&mut ws.db, n * inter);
         let dup = sized(&mut ws.dq, n * inter);
         silu_mul_backward(dh, &s.gate, &s.up, dgate, dup);
         let dxn = sized(&mut ws.dn, n * hsz);
-        linear_back(dxn, false, dgate, &s.xn2, n, &p[l.gate], &mut grads[l.gate], inter);
-        linear_back(dxn, true, dup, &s.xn2, n, &p[l.up], &mut grads[l.up], inter);
-        rms_backward(dxn, &s.x1, &s.inv2, &p[l.post_attention_layernorm], dx, &mut grads[l.post_attention_layernorm]);
+        linear_back(dxn, false, dgate, &s.xn2, n, &p[l.gate], &mut grads[l.gate]);
+        linear_back(dxn, true, dup, &s.xn2, n, &p[l.up], &mut grads[l.up]);
+        rms_backward(
+            dxn,
+            &s.x1,
+            &s.inv2,
+            &p[l.post_attention_layernorm],
+            dx,
+            &mut grads[l.post_attention_layernorm],
+        );
         // attention: y = att · Woᵀ
         let datt = sized(&mut ws.da, n * qw);
-        linear_back(datt, false, dx, &s.att, n, &p[l.o], &mut grads[l.o], hsz);
-        let (dq, dk, dv) = (sized(&mut ws.dq, n * qw), sized(&mut ws.dk, n * kvw), sized(&mut ws.dv, n * kvw));
+        linear_back(datt, false, dx, &s.att, n, &p[l.o], &mut grads[l.o]);
+        let (dq, dk, dv) =
+            (sized(&mut ws.dq, n * qw), sized(&mut ws.dk, n * kvw), sized(&mut ws.dv, n * kvw));
         attention::backward(datt, &s.q, &s.k, &s.v, &runs, heads, dq, dk, dv);
         rope(dq, qw, &b.positions, &ws.rope, heads.head_dim, true);
         rope(dk, kvw, &b.positions, &ws.rope, heads.head_dim, true);
@@ -201,9 +247,9 @@ pub(super) fn step(
             bias_back(dv, &mut grads[bv]);
         }
         let dxn = sized(&mut ws.dn, n * hsz);
-        linear_back(dxn, false, dq, &s.xn1, n, &p[l.q], &mut grads[l.q], qw);
-        linear_back(dxn, true, dk, &s.xn1, n, &p[l.k], &mut grads[l.k], kvw);
-        linear_back(dxn, true, dv, &s.xn1, n, &p[l.v], &mut grads[l.v], kvw);
+        linear_back(dxn, false, dq, &s.xn1, n, &p[l.q], &mut grads[l.q]);
+        linear_back(dxn, true, dk, &s.xn1, n, &p[l.k], &mut grads[l.k]);
+        linear_back(dxn, true, dv, &s.xn1, n, &p[l.v], &mut grads[l.v]);
         rms_backward(dxn, &s.x, &s.inv1, &p[l.input_layernorm], dx, &mut grads[l.input_layernorm]);
     }
     let dembed = &mut grads[ix.embed];

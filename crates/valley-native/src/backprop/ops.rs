@@ -13,18 +13,27 @@ const ROWS: usize = 16;
 /// `y = x · inv · g` with `inv = 1 / sqrt(mean(x²) + eps)` per row (kept for the backward).
 pub(super) fn rms_forward(x: &[f32], g: &[f32], eps: f32, y: &mut [f32], inv: &mut [f32]) {
     let h = g.len();
-    y.par_chunks_mut(h * ROWS).zip(x.par_chunks(h * ROWS)).zip(inv.par_chunks_mut(ROWS)).for_each(|((yc, xc), ic)| {
-        for ((yr, xr), s) in yc.chunks_exact_mut(h).zip(xc.chunks_exact(h)).zip(ic.iter_mut()) {
-            *s = 1.0 / (dot(xr, xr) / h as f32 + eps).sqrt();
-            for ((o, &v), &w) in yr.iter_mut().zip(xr).zip(g) {
-                *o = v * *s * w;
+    y.par_chunks_mut(h * ROWS).zip(x.par_chunks(h * ROWS)).zip(inv.par_chunks_mut(ROWS)).for_each(
+        |((yc, xc), ic)| {
+            for ((yr, xr), s) in yc.chunks_exact_mut(h).zip(xc.chunks_exact(h)).zip(ic.iter_mut()) {
+                *s = 1.0 / (dot(xr, xr) / h as f32 + eps).sqrt();
+                for ((o, &v), &w) in yr.iter_mut().zip(xr).zip(g) {
+                    *o = v * *s * w;
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// The backward pass of [`rms_forward`]: `dx += ∂/∂x`, and `dg += Σ_rows dy · x · inv`.
-pub(super) fn rms_backward(dy: &[f32], x: &[f32], inv: &[f32], g: &[f32], dx: &mut [f32], dg: &mut [f32]) {
+pub(super) fn rms_backward(
+    dy: &[f32],
+    x: &[f32],
+    inv: &[f32],
+    g: &[f32],
+    dx: &mut [f32],
+    dg: &mut [f32],
+) {
     let h = g.len();
     let partial: Vec<Vec<f32>> = dx
         .par_chunks_mut(h * ROWS)
@@ -33,14 +42,18 @@ pub(super) fn rms_backward(dy: &[f32], x: &[f32], inv: &[f32], g: &[f32], dx: &m
         .zip(inv.par_chunks(ROWS))
         .map(|(((dxc, dyc), xc), ic)| {
             let mut dgl = vec![0f32; h];
-            for (((dxr, dyr), xr), &s) in dxc.chunks_exact_mut(h).zip(dyc.chunks_exact(h)).zip(xc.chunks_exact(h)).zip(ic) {
+            for (((dxr, dyr), xr), &s) in
+                dxc.chunks_exact_mut(h).zip(dyc.chunks_exact(h)).zip(xc.chunks_exact(h)).zip(ic)
+            {
                 // d(x·s) with s = (mean x² + eps)^-1/2: s·(dy·g) − x · s³/h · Σ (dy·g)·x
                 let mut proj = 0f32;
                 for ((&d, &v), &w) in dyr.iter().zip(xr).zip(g) {
                     proj += d * w * v;
                 }
                 let c = s * s * s * proj / h as f32;
-                for (((o, &d), &v), (&w, gl)) in dxr.iter_mut().zip(dyr).zip(xr).zip(g.iter().zip(dgl.iter_mut())) {
+                for (((o, &d), &v), (&w, gl)) in
+                    dxr.iter_mut().zip(dyr).zip(xr).zip(g.iter().zip(dgl.iter_mut()))
+                {
                     *o += s * d * w - c * v;
                     *gl += d * v * s;
                 }
@@ -56,7 +69,14 @@ pub(super) fn rms_backward(dy: &[f32], x: &[f32], inv: &[f32], g: &[f32], dx: &m
 }
 
 /// Rotates every head of every row (`width` values per row) by its token's position, or back.
-pub(super) fn rope(x: &mut [f32], width: usize, positions: &[u32], table: &RopeTable, head_dim: usize, inverse: bool) {
+pub(super) fn rope(
+    x: &mut [f32],
+    width: usize,
+    positions: &[u32],
+    table: &RopeTable,
+    head_dim: usize,
+    inverse: bool,
+) {
     x.par_chunks_mut(width * ROWS).zip(positions.par_chunks(ROWS)).for_each(|(xc, pc)| {
         for (row, &p) in xc.chunks_exact_mut(width).zip(pc) {
             table.rotate(row, p as usize, head_dim, inverse);
@@ -66,21 +86,31 @@ pub(super) fn rope(x: &mut [f32], width: usize, positions: &[u32], table: &RopeT
 
 /// `h = silu(gate) · up`.
 pub(super) fn silu_mul_forward(gate: &[f32], up: &[f32], h: &mut [f32]) {
-    h.par_chunks_mut(4096).zip(gate.par_chunks(4096)).zip(up.par_chunks(4096)).for_each(|((hc, gc), uc)| {
-        for ((o, &g), &u) in hc.iter_mut().zip(gc).zip(uc) {
-            *o = g / (1.0 + (-g).exp()) * u;
-        }
-    });
+    h.par_chunks_mut(4096).zip(gate.par_chunks(4096)).zip(up.par_chunks(4096)).for_each(
+        |((hc, gc), uc)| {
+            for ((o, &g), &u) in hc.iter_mut().zip(gc).zip(uc) {
+                *o = g / (1.0 + (-g).exp()) * u;
+            }
+        },
+    );
 }
 
 /// The backward pass of [`silu_mul_forward`]: `dgate` and `dup` from `dh` (overwritten).
-pub(super) fn silu_mul_backward(dh: &[f32], gate: &[f32], up: &[f32], dgate: &mut [f32], dup: &mut [f32]) {
+pub(super) fn silu_mul_backward(
+    dh: &[f32],
+    gate: &[f32],
+    up: &[f32],
+    dgate: &mut [f32],
+    dup: &mut [f32],
+) {
     dgate
         .par_chunks_mut(4096)
         .zip(dup.par_chunks_mut(4096))
         .zip(dh.par_chunks(4096).zip(gate.par_chunks(4096)).zip(up.par_chunks(4096)))
         .for_each(|((dgc, duc), ((dhc, gc), uc))| {
-            for ((dg, du), ((&d, &g), &u)) in dgc.iter_mut().zip(duc.iter_mut()).zip(dhc.iter().zip(gc).zip(uc)) {
+            for ((dg, du), ((&d, &g), &u)) in
+                dgc.iter_mut().zip(duc.iter_mut()).zip(dhc.iter().zip(gc).zip(uc))
+            {
                 let sig = 1.0 / (1.0 + (-g).exp());
                 let silu = g * sig;
                 *du = d * silu;

@@ -34,8 +34,14 @@ pub struct Index {
 
 impl Index {
     pub fn new(cfg: &ModelConfig) -> Self {
-        let (names, shapes): (Vec<String>, Vec<Vec<usize>>) = parameter_shapes(cfg).into_iter().unzip();
-        let at = |name: &str| names.iter().position(|n| n == name).expect("bug: a parameter the config lists; please report");
+        let (names, shapes): (Vec<String>, Vec<Vec<usize>>) =
+            parameter_shapes(cfg).into_iter().unzip();
+        let at = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .expect("bug: a parameter the config lists; please report")
+        };
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| {
                 let p = |s: &str| at(&format!("model.layers.{i}.{s}"));
@@ -45,7 +51,11 @@ impl Index {
                     k: p("self_attn.k_proj.weight"),
                     v: p("self_attn.v_proj.weight"),
                     bias: cfg.attention_bias.then(|| {
-                        [p("self_attn.q_proj.bias"), p("self_attn.k_proj.bias"), p("self_attn.v_proj.bias")]
+                        [
+                            p("self_attn.q_proj.bias"),
+                            p("self_attn.k_proj.bias"),
+                            p("self_attn.v_proj.bias"),
+                        ]
                     }),
                     o: p("self_attn.o_proj.weight"),
                     post_attention_layernorm: p("post_attention_layernorm.weight"),
@@ -56,7 +66,14 @@ impl Index {
             })
             .collect();
         let lm_head = (!cfg.tie_word_embeddings).then(|| at("lm_head.weight"));
-        Self { embed: at("model.embed_tokens.weight"), layers, norm: at("model.norm.weight"), lm_head, names, shapes }
+        Self {
+            embed: at("model.embed_tokens.weight"),
+            layers,
+            norm: at("model.norm.weight"),
+            lm_head,
+            names,
+            shapes,
+        }
     }
 
     /// The output matrix (the embedding when tied).
@@ -77,7 +94,11 @@ impl Index {
             .map(|(name, shape)| {
                 let key = format!("{prefix}{name}");
                 match host.get(&key) {
-                    Some((s, v)) if s.iter().product::<usize>() == shape.iter().product::<usize>() => Ok(v.clone()),
+                    Some((s, v))
+                        if s.iter().product::<usize>() == shape.iter().product::<usize>() =>
+                    {
+                        Ok(v.clone())
+                    }
                     Some((s, _)) => Err(format!("`{key}` has shape {s:?}, expected {shape:?}")),
                     None => Err(format!("`{key}` missing")),
                 }

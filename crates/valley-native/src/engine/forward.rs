@@ -83,9 +83,16 @@ impl QuantLm {
         logits
     }
 
-    fn run(&self, steps: &mut [Step<'_>], ws: &mut Workspace, logits: &mut Vec<f32>, every_row: bool) {
+    fn run(
+        &self,
+        steps: &mut [Step<'_>],
+        ws: &mut Workspace,
+        logits: &mut Vec<f32>,
+        every_row: bool,
+    ) {
         let c = &self.config;
-        let (h, nh, nkv, hd) = (c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let (h, nh, nkv, hd) =
+            (c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         let (qw, kvw, inter) = (nh * hd, nkv * hd, c.intermediate_size);
         let eps = c.rms_norm_eps as f32;
         // rows: (step, position) of every new token
@@ -221,6 +228,8 @@ fn attention(
             one(idx, o, &mut scores);
         }
     } else {
-        att.par_chunks_mut(hd).enumerate().for_each_init(Vec::new, |scores, (idx, o)| one(idx, o, scores));
+        att.par_chunks_mut(hd)
+            .enumerate()
+            .for_each_init(Vec::new, |scores, (idx, o)| one(idx, o, scores));
     }
 }

@@ -54,7 +54,8 @@ impl QuantLm {
             let config = g.config().map_err(gguf_err)?;
             let mut weights = std::collections::HashMap::new();
             gguf::read_raw(path, &g, &config, |t: RawTensor| {
-                let w = raw_weight(t.ty, &t.shape, t.bytes).map_err(|m| gguf::GgufError::Tensor(t.name.clone(), m))?;
+                let w = raw_weight(t.ty, &t.shape, t.bytes)
+                    .map_err(|m| gguf::GgufError::Tensor(t.name.clone(), m))?;
                 weights.insert(t.name, w);
                 Ok(())
             })
@@ -96,7 +97,8 @@ impl QuantLm {
             name: name.to_owned(),
             message,
         };
-        let shapes: std::collections::HashMap<String, Vec<usize>> = parameter_shapes(&config).into_iter().collect();
+        let shapes: std::collections::HashMap<String, Vec<usize>> =
+            parameter_shapes(&config).into_iter().collect();
         let mut take = |name: String| -> Result<Weight, LoadModelError> {
             let w = weights.remove(&name).ok_or_else(|| bad(&name, "missing".into()))?;
             let expect = held_shape(&shapes[&name]);
@@ -122,7 +124,10 @@ impl QuantLm {
             }
             Weight::Matrix(_) => Err(bad(name, "is a matrix, expected a vector".into())),
         };
-        let mut mat = |n: String| -> Result<QMatrix, LoadModelError> { let w = take(n.clone())?; matrix(w, &n) };
+        let mut mat = |n: String| -> Result<QMatrix, LoadModelError> {
+            let w = take(n.clone())?;
+            matrix(w, &n)
+        };
         let embed_tokens = mat("model.embed_tokens.weight".into())?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -147,7 +152,10 @@ impl QuantLm {
                 down_proj,
             });
         }
-        let mut vec = |n: String| -> Result<Vec<f32>, LoadModelError> { let w = take(n.clone())?; vector(w, &n) };
+        let mut vec = |n: String| -> Result<Vec<f32>, LoadModelError> {
+            let w = take(n.clone())?;
+            vector(w, &n)
+        };
         for (i, layer) in layers.iter_mut().enumerate() {
             let p = format!("model.layers.{i}");
             layer.input_layernorm = vec(format!("{p}.input_layernorm.weight"))?;
@@ -199,7 +207,9 @@ impl QuantLm {
         };
         add(self.embed_tokens.ty);
         for l in &self.layers {
-            for m in [&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj] {
+            for m in
+                [&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj]
+            {
                 add(m.ty);
             }
         }

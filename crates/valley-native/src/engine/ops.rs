@@ -93,7 +93,8 @@ impl RopeTable {
     /// or back by them with `inverse` — which is also the rotation's backward pass.
     pub fn rotate(&self, row: &mut [f32], pos: usize, head_dim: usize, inverse: bool) {
         let half = head_dim / 2;
-        let (c, s) = (&self.cos[pos * half..(pos + 1) * half], &self.sin[pos * half..(pos + 1) * half]);
+        let (c, s) =
+            (&self.cos[pos * half..(pos + 1) * half], &self.sin[pos * half..(pos + 1) * half]);
         let sign = if inverse { -1.0 } else { 1.0 };
         for head in row.chunks_exact_mut(head_dim) {
             let (x1, x2) = head.split_at_mut(half);

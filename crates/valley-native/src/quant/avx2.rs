@@ -7,7 +7,10 @@
 //!
 //! Only called after [`super::dot::Isa::detect`] found the three features: that check is what
 //! makes the `unsafe` calls into `#[target_feature]` functions sound.
-#![expect(unsafe_code, reason = "std::arch SIMD intrinsics (issue 17); features checked at run time")]
+#![expect(
+    unsafe_code,
+    reason = "std::arch SIMD intrinsics (issue 17); features checked at run time"
+)]
 
 use std::arch::x86_64::*;
 
@@ -17,7 +20,14 @@ use super::types::GgmlType;
 /// `out[r · n + k] = w_r · a_k` for the weight rows in `w` (`row_bytes` each) and the `n`
 /// activation rows `a`, with the kernel of `ty` (one that [`super::dot::Isa::accelerates`]
 /// lists): a weight block is unpacked once per group of four activation rows.
-pub(super) fn rows_block(ty: GgmlType, w: &[u8], row_bytes: usize, a: &[ActRow<'_>], cols: usize, out: &mut [f32]) {
+pub(super) fn rows_block(
+    ty: GgmlType,
+    w: &[u8],
+    row_bytes: usize,
+    a: &[ActRow<'_>],
+    cols: usize,
+    out: &mut [f32],
+) {
     let n = a.len();
     assert!(
         row_bytes >= ty.bytes_for(cols) && out.len() * row_bytes == w.len() * n,
@@ -28,13 +38,17 @@ pub(super) fn rows_block(ty: GgmlType, w: &[u8], row_bytes: usize, a: &[ActRow<'
             .iter()
             .map(|r| match r {
                 ActRow::F32(x) => *x,
-                ActRow::Quant { .. } => unreachable!("bug: quantised activations for {}; please report", ty.name()),
+                ActRow::Quant { .. } => {
+                    unreachable!("bug: quantised activations for {}; please report", ty.name())
+                }
             })
             .collect();
         for (wr, o) in w.chunks_exact(row_bytes).zip(out.chunks_exact_mut(n)) {
             for (v, x) in o.iter_mut().zip(&x) {
                 // SAFETY: as below.
-                *v = unsafe { if ty == GgmlType::F32 { dot_f32(wr, x, cols) } else { dot_f16(wr, x, cols) } };
+                *v = unsafe {
+                    if ty == GgmlType::F32 { dot_f32(wr, x, cols) } else { dot_f16(wr, x, cols) }
+                };
             }
         }
         return;
@@ -171,14 +185,15 @@ fn dot_f32(w: &[u8], x: &[f32], cols: usize) -> f32 {
             let wb: &[u8; 32] = arr(w, 4 * (i + 8 * k));
             let xb: &[f32; 8] = x[i + 8 * k..i + 8 * k + 8].try_into().expect("8 values");
             // SAFETY: 32 bytes / 8 floats behind array references; unaligned loads.
-            let (wv, xv) = unsafe { (_mm256_loadu_ps(wb.as_ptr().cast()), _mm256_loadu_ps(xb.as_ptr())) };
+            let (wv, xv) =
+                unsafe { (_mm256_loadu_ps(wb.as_ptr().cast()), _mm256_loadu_ps(xb.as_ptr())) };
             *a = _mm256_fmadd_ps(wv, xv, *a);
         }
         i += 32;
     }
     let mut sum = hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for j in i..cols {
-        sum += f32::from_le_bytes(*arr(w, 4 * j)) * x[j];
+    for (j, xj) in x.iter().enumerate().skip(i) {
+        sum += f32::from_le_bytes(*arr(w, 4 * j)) * xj;
     }
     sum
 }
@@ -199,8 +214,8 @@ fn dot_f16(w: &[u8], x: &[f32], cols: usize) -> f32 {
         i += 16;
     }
     let mut sum = hsum(_mm256_add_ps(acc[0], acc[1]));
-    for j in i..cols {
-        sum += half::f16::from_le_bytes(*arr(w, 2 * j)).to_f32() * x[j];
+    for (j, xj) in x.iter().enumerate().skip(i) {
+        sum += half::f16::from_le_bytes(*arr(w, 2 * j)).to_f32() * xj;
     }
     sum
 }
@@ -287,15 +302,25 @@ fn dot_q45k<const R: usize>(w: &[u8], a: &[Q<'_>; R], nb: usize, five: bool) -> 
             let mut lo = _mm256_and_si256(q, m4);
             let mut hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             if five {
-                let h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j as i32)), one);
-                let h2 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j as i32 + 1)), one);
+                let h1 =
+                    _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j as i32)), one);
+                let h2 = _mm256_and_si256(
+                    _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j as i32 + 1)),
+                    one,
+                );
                 lo = _mm256_or_si256(lo, _mm256_slli_epi16(h1, 4));
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(h2, 4));
             }
             let (s1, s2) = (_mm256_set1_epi16(i16::from(sc1)), _mm256_set1_epi16(i16::from(sc2)));
             for k in 0..R {
-                let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load32i(a[k].qs, 256 * b + 64 * j)), s1);
-                let p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load32i(a[k].qs, 256 * b + 64 * j + 32)), s2);
+                let p1 = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(lo, load32i(a[k].qs, 256 * b + 64 * j)),
+                    s1,
+                );
+                let p2 = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(hi, load32i(a[k].qs, 256 * b + 64 * j + 32)),
+                    s2,
+                );
                 sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p1, p2));
                 let bs = &a[k].bsums[16 * b + 4 * j..16 * b + 4 * j + 4];
                 summ[k] += i32::from(m1) * (i32::from(bs[0]) + i32::from(bs[1]))
@@ -303,7 +328,11 @@ fn dot_q45k<const R: usize>(w: &[u8], a: &[Q<'_>; R], nb: usize, five: bool) -> 
             }
         }
         for k in 0..R {
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dd * a[k].d[b]), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+            acc[k] = _mm256_fmadd_ps(
+                _mm256_set1_ps(dd * a[k].d[b]),
+                _mm256_cvtepi32_ps(sumi[k]),
+                acc[k],
+            );
             mins[k] += a[k].d[b] * dmin * summ[k] as f32;
         }
     }
@@ -328,7 +357,12 @@ fn dot_q6k<const R: usize>(w: &[u8], a: &[Q<'_>; R], nb: usize) -> [f32; R] {
             let ql0 = load32(arr(blk, 64 * n));
             let ql1 = load32(arr(blk, 64 * n + 32));
             let qh = load32(arr(blk, 128 + 32 * n));
-            let high = |shift: i32| _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(shift)), m2), 4);
+            let high = |shift: i32| {
+                _mm256_slli_epi16(
+                    _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(shift)), m2),
+                    4,
+                )
+            };
             let quarters = [
                 _mm256_or_si256(_mm256_and_si256(ql0, m4), high(0)),
                 _mm256_or_si256(_mm256_and_si256(ql1, m4), high(2)),
@@ -343,14 +377,18 @@ fn dot_q6k<const R: usize>(w: &[u8], a: &[Q<'_>; R], nb: usize) -> [f32; R] {
                 );
                 for k in 0..R {
                     let av = load32i(a[k].qs, 256 * b + 128 * n + 32 * quarter);
-                    let p = _mm256_sub_epi16(_mm256_maddubs_epi16(q, av), _mm256_maddubs_epi16(m32, av));
+                    let p = _mm256_sub_epi16(
+                        _mm256_maddubs_epi16(q, av),
+                        _mm256_maddubs_epi16(m32, av),
+                    );
                     sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(p, scales));
                 }
             }
         }
         let d = f16(arr(blk, 208));
         for k in 0..R {
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[k].d[b]), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+            acc[k] =
+                _mm256_fmadd_ps(_mm256_set1_ps(d * a[k].d[b]), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
         }
     }
     std::array::from_fn(|k| hsum(acc[k]))

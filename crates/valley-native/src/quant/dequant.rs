@@ -67,7 +67,11 @@ pub fn dequantize_block(ty: GgmlType, b: &[u8], o: &mut [f32]) {
     match ty {
         GgmlType::Q4_0 | GgmlType::Q4_1 => {
             let d = f16_at(b, 0);
-            let (m, qs) = if ty == GgmlType::Q4_0 { (-8.0 * d, &b[2..18]) } else { (f16_at(b, 2), &b[4..20]) };
+            let (m, qs) = if ty == GgmlType::Q4_0 {
+                (-8.0 * d, &b[2..18])
+            } else {
+                (f16_at(b, 2), &b[4..20])
+            };
             for (j, q) in qs.iter().enumerate() {
                 o[j] = f32::from(q & 0x0f) * d + m;
                 o[j + 16] = f32::from(q >> 4) * d + m;
@@ -75,7 +79,8 @@ pub fn dequantize_block(ty: GgmlType, b: &[u8], o: &mut [f32]) {
         }
         GgmlType::Q5_0 | GgmlType::Q5_1 => {
             let d = f16_at(b, 0);
-            let (m, rest) = if ty == GgmlType::Q5_0 { (-16.0 * d, &b[2..]) } else { (f16_at(b, 2), &b[4..]) };
+            let (m, rest) =
+                if ty == GgmlType::Q5_0 { (-16.0 * d, &b[2..]) } else { (f16_at(b, 2), &b[4..]) };
             let qh = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
             for (j, q) in rest[4..20].iter().enumerate() {
                 let h0 = ((qh >> j) & 1) << 4;
@@ -133,7 +138,11 @@ pub fn dequantize_block(ty: GgmlType, b: &[u8], o: &mut [f32]) {
             // d dmin scales[12] (qh[32]) qs[128]
             let (d, min) = (f16_at(b, 0), f16_at(b, 2));
             let scales = &b[4..16];
-            let (qh, qs) = if ty == GgmlType::Q5K { (Some(&b[16..48]), &b[48..176]) } else { (None, &b[16..144]) };
+            let (qh, qs) = if ty == GgmlType::Q5K {
+                (Some(&b[16..48]), &b[48..176])
+            } else {
+                (None, &b[16..144])
+            };
             for j in 0..4 {
                 let (sc1, m1) = scale_min_k4(2 * j, scales);
                 let (sc2, m2) = scale_min_k4(2 * j + 1, scales);

@@ -82,14 +82,29 @@ pub fn dot(isa: Isa, ty: GgmlType, w: &[u8], a: ActRow<'_>, cols: usize) -> f32 
 }
 
 /// `out[k] = Σ w · rows[k]` for one weight row and several activation rows.
-pub fn dot_many(isa: Isa, ty: GgmlType, w: &[u8], rows: &[ActRow<'_>], cols: usize, out: &mut [f32]) {
+pub fn dot_many(
+    isa: Isa,
+    ty: GgmlType,
+    w: &[u8],
+    rows: &[ActRow<'_>],
+    cols: usize,
+    out: &mut [f32],
+) {
     rows_block(isa, ty, w, w.len(), rows, cols, out);
 }
 
 /// `out[r · n + k] = w_r · rows[k]` for consecutive weight rows `w` (`row_bytes` each) and `n`
 /// activation rows: the matrix product's inner loop. The SIMD kernels unpack each weight block
 /// once for up to four activation rows.
-pub fn rows_block(isa: Isa, ty: GgmlType, w: &[u8], row_bytes: usize, rows: &[ActRow<'_>], cols: usize, out: &mut [f32]) {
+pub fn rows_block(
+    isa: Isa,
+    ty: GgmlType,
+    w: &[u8],
+    row_bytes: usize,
+    rows: &[ActRow<'_>],
+    cols: usize,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     if isa.accelerates(ty) {
         return super::avx2::rows_block(ty, w, row_bytes, rows, cols, out);
@@ -140,8 +155,11 @@ pub fn dot_scalar(ty: GgmlType, w: &[u8], a: ActRow<'_>, cols: usize) -> f32 {
                 if ty == GgmlType::Q5_1 { base + f16_at(blk, 2) * s[b] } else { base }
             }
             GgmlType::Q8_0 => {
-                let isum: i32 =
-                    blk[2..34].iter().zip(a).map(|(&q, &y)| i32::from(q as i8) * i32::from(y)).sum();
+                let isum: i32 = blk[2..34]
+                    .iter()
+                    .zip(a)
+                    .map(|(&q, &y)| i32::from(q as i8) * i32::from(y))
+                    .sum();
                 f16_at(blk, 0) * d[b] * isum as f32
             }
             GgmlType::Q2K => {
@@ -164,7 +182,7 @@ pub fn dot_scalar(ty: GgmlType, w: &[u8], a: ActRow<'_>, cols: usize) -> f32 {
                 let (hmask, q) = (&blk[0..32], &blk[32..96]);
                 let scales = q3k_scales(&blk[96..108]);
                 let mut sumi = 0i32;
-                for g in 0..16 {
+                for (g, &scale) in scales.iter().enumerate() {
                     let mut isum = 0i32;
                     for l in 0..16 {
                         let i = 16 * g + l;
@@ -174,7 +192,7 @@ pub fn dot_scalar(ty: GgmlType, w: &[u8], a: ActRow<'_>, cols: usize) -> f32 {
                             - if hmask[m] & (1 << (4 * n + shift)) != 0 { 0 } else { 4 };
                         isum += v * i32::from(a[i]);
                     }
-                    sumi += i32::from(scales[g]) * isum;
+                    sumi += i32::from(scale) * isum;
                 }
                 d[b] * f16_at(blk, 108) * sumi as f32
             }
@@ -218,11 +236,9 @@ pub fn dot_scalar(ty: GgmlType, w: &[u8], a: ActRow<'_>, cols: usize) -> f32 {
                 }
                 d[b] * f16_at(blk, 208) * sumi as f32
             }
-            GgmlType::F32
-            | GgmlType::F16
-            | GgmlType::Bf16
-            | GgmlType::Q8_1
-            | GgmlType::Q8K => unreachable!("bug: {} is not a weight block type; please report", ty.name()),
+            GgmlType::F32 | GgmlType::F16 | GgmlType::Bf16 | GgmlType::Q8_1 | GgmlType::Q8K => {
+                unreachable!("bug: {} is not a weight block type; please report", ty.name())
+            }
         };
     }
     sum
@@ -264,14 +280,19 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         match ty {
             GgmlType::F32 => out.extend(x.iter().flat_map(|v| v.to_le_bytes())),
-            GgmlType::F16 => out.extend(x.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes())),
-            GgmlType::Bf16 => out.extend(x.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())),
+            GgmlType::F16 => {
+                out.extend(x.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()))
+            }
+            GgmlType::Bf16 => {
+                out.extend(x.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()))
+            }
             GgmlType::Q2K | GgmlType::Q3K => {
                 let (_, size) = ty.block();
                 for _ in 0..cols / 256 {
                     let mut b: Vec<u8> = (0..size).map(|_| (rng.uniform() * 256.0) as u8).collect();
                     let at = size - 4;
-                    let scale = half::f16::from_f32(0.001 + rng.uniform() as f32 * 0.01).to_le_bytes();
+                    let scale =
+                        half::f16::from_f32(0.001 + rng.uniform() as f32 * 0.01).to_le_bytes();
                     b[at..at + 2].copy_from_slice(&scale);
                     if ty == GgmlType::Q2K {
                         b[at + 2..at + 4].copy_from_slice(&scale);
@@ -320,14 +341,21 @@ pub(crate) mod tests {
             // the activations as the kernel sees them
             let xa: Vec<f32> = match &q {
                 None => x.clone(),
-                Some(q) => (0..cols).map(|i| f32::from(q.qs[i]) * q.d[i / kind.block_len()]).collect(),
+                Some(q) => {
+                    (0..cols).map(|i| f32::from(q.qs[i]) * q.d[i / kind.block_len()]).collect()
+                }
             };
-            let reference: f64 = wf.iter().zip(&xa).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            let reference: f64 =
+                wf.iter().zip(&xa).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
             let scale: f64 = wf.iter().zip(&xa).map(|(a, b)| f64::from((a * b).abs())).sum();
             let ours = dot_scalar(ty, &w, a, cols);
             // Q4_1/Q5_1 use the f16-rounded block sum `s`, as llama.cpp does.
             let tol = if kind == ActKind::Q8_1 { 2e-3 } else { 1e-5 } * scale.max(1e-3);
-            assert!((f64::from(ours) - reference).abs() <= tol, "{}: {ours} vs {reference}", ty.name());
+            assert!(
+                (f64::from(ours) - reference).abs() <= tol,
+                "{}: {ours} vs {reference}",
+                ty.name()
+            );
             let simd = dot(Isa::detect(), ty, &w, a, cols);
             assert!(
                 (simd - ours).abs() <= 1e-5 * scale.max(1e-3) as f32,
@@ -335,16 +363,27 @@ pub(crate) mod tests {
                 ty.name()
             );
             // five rows at once (a group of four and one) give each row's own dot product
-            let xs: Vec<Vec<f32>> = (0..5).map(|_| (0..cols).map(|_| rng.normal() as f32).collect()).collect();
-            let qs: Vec<Option<QuantRows>> =
-                xs.iter().map(|x| (kind != ActKind::F32).then(|| QuantRows::quantize(kind, x, 1, cols))).collect();
-            let rows: Vec<ActRow<'_>> =
-                qs.iter().zip(&xs).map(|(q, x)| q.as_ref().map_or(ActRow::F32(x), |q| q.row(0))).collect();
+            let xs: Vec<Vec<f32>> =
+                (0..5).map(|_| (0..cols).map(|_| rng.normal() as f32).collect()).collect();
+            let qs: Vec<Option<QuantRows>> = xs
+                .iter()
+                .map(|x| (kind != ActKind::F32).then(|| QuantRows::quantize(kind, x, 1, cols)))
+                .collect();
+            let rows: Vec<ActRow<'_>> = qs
+                .iter()
+                .zip(&xs)
+                .map(|(q, x)| q.as_ref().map_or(ActRow::F32(x), |q| q.row(0)))
+                .collect();
             let mut many = [0f32; 5];
             dot_many(Isa::detect(), ty, &w, &rows, cols, &mut many);
             for (k, r) in rows.iter().enumerate() {
                 let one = dot_scalar(ty, &w, *r, cols);
-                assert!((many[k] - one).abs() <= 1e-4 * one.abs().max(1.0), "{} row {k}: {} vs {one}", ty.name(), many[k]);
+                assert!(
+                    (many[k] - one).abs() <= 1e-4 * one.abs().max(1.0),
+                    "{} row {k}: {} vs {one}",
+                    ty.name(),
+                    many[k]
+                );
             }
         }
     }

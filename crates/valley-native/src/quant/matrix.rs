@@ -86,7 +86,11 @@ impl QMatrix {
     /// `out[i][r] = Σ_c self[r][c] · x[i][c]` for the `acts.rows()` rows of `acts`: `out` is
     /// `[acts.rows(), self.rows]` row-major.
     pub fn matmul(&self, isa: Isa, acts: &mut Acts, out: &mut [f32], scratch: &mut Vec<f32>) {
-        assert_eq!(acts.cols, self.cols, "bug: matmul of {} columns by {}; please report", acts.cols, self.cols);
+        assert_eq!(
+            acts.cols, self.cols,
+            "bug: matmul of {} columns by {}; please report",
+            acts.cols, self.cols
+        );
         let n = acts.rows;
         assert_eq!(out.len(), n * self.rows, "bug: matmul output shape; please report");
         let source = acts.source(self.ty.dot_partner());
@@ -208,9 +212,18 @@ mod tests {
                     let exact: f32 = w.iter().zip(&x[i * cols..]).map(|(a, b)| a * b).sum();
                     let norm: f32 = w.iter().zip(&x[i * cols..]).map(|(a, b)| (a * b).abs()).sum();
                     let got = out[i * rows + r];
-                    assert!((got - single[r]).abs() <= 1e-4 * norm, "{} row {r}: {got} vs {}", ty.name(), single[r]);
+                    assert!(
+                        (got - single[r]).abs() <= 1e-4 * norm,
+                        "{} row {r}: {got} vs {}",
+                        ty.name(),
+                        single[r]
+                    );
                     // 8-bit activations: relative error of a few 1/127 steps on the sum of |terms|
-                    assert!((got - exact).abs() <= 0.02 * norm + 1e-6, "{} row {r}: {got} vs f32 {exact}", ty.name());
+                    assert!(
+                        (got - exact).abs() <= 0.02 * norm + 1e-6,
+                        "{} row {r}: {got} vs f32 {exact}",
+                        ty.name()
+                    );
                 }
             }
         }
@@ -218,7 +231,13 @@ mod tests {
 
     #[test]
     fn bad_shapes_are_refused() {
-        assert!(matches!(QMatrix::new(GgmlType::Q4_0, 2, 48, vec![0; 2 * 18]), Err(MatrixError::Blocks { .. })));
-        assert!(matches!(QMatrix::new(GgmlType::Q4_0, 2, 64, vec![0; 18]), Err(MatrixError::Length { .. })));
+        assert!(matches!(
+            QMatrix::new(GgmlType::Q4_0, 2, 48, vec![0; 2 * 18]),
+            Err(MatrixError::Blocks { .. })
+        ));
+        assert!(matches!(
+            QMatrix::new(GgmlType::Q4_0, 2, 64, vec![0; 18]),
+            Err(MatrixError::Length { .. })
+        ));
     }
 }

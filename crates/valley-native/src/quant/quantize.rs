@@ -33,7 +33,10 @@ impl QuantRows {
     /// As [`Self::quantize`], reusing this value's buffers.
     pub fn fill(&mut self, kind: ActKind, x: &[f32], rows: usize, cols: usize) {
         let per = kind.block_len();
-        assert!(kind != ActKind::F32 && cols.is_multiple_of(per), "bug: {kind:?} of {cols} columns; please report");
+        assert!(
+            kind != ActKind::F32 && cols.is_multiple_of(per),
+            "bug: {kind:?} of {cols} columns; please report"
+        );
         assert_eq!(x.len(), rows * cols, "bug: activation shape; please report");
         let blocks = rows * cols / per;
         self.kind = Some(kind);
@@ -51,7 +54,9 @@ impl QuantRows {
                 if with_sums {
                     self.s.resize(blocks, 0.0);
                 }
-                for (b, (xb, qb)) in x.chunks_exact(32).zip(self.qs.chunks_exact_mut(32)).enumerate() {
+                for (b, (xb, qb)) in
+                    x.chunks_exact(32).zip(self.qs.chunks_exact_mut(32)).enumerate()
+                {
                     let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
                     let d = amax / 127.0;
                     let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
@@ -68,7 +73,9 @@ impl QuantRows {
             }
             ActKind::Q8K => {
                 self.bsums.resize(rows * cols / 16, 0);
-                for (b, (xb, qb)) in x.chunks_exact(QK_K).zip(self.qs.chunks_exact_mut(QK_K)).enumerate() {
+                for (b, (xb, qb)) in
+                    x.chunks_exact(QK_K).zip(self.qs.chunks_exact_mut(QK_K)).enumerate()
+                {
                     let (mut max, mut amax) = (0f32, 0f32);
                     for &v in xb {
                         if v.abs() > amax {
@@ -114,17 +121,24 @@ pub fn quantize_weights(ty: GgmlType, x: &[f32], out: &mut Vec<u8>) -> Option<()
                 let d = max / -nmax;
                 let id = if d != 0.0 { 1.0 / d } else { 0.0 };
                 out.extend(f16::from_f32(d).to_le_bytes());
-                let q: Vec<u8> = xb.iter().map(|v| ((v * id + nmax + 0.5) as i32).clamp(0, 2 * nmax as i32 - 1) as u8).collect();
+                let q: Vec<u8> = xb
+                    .iter()
+                    .map(|v| ((v * id + nmax + 0.5) as i32).clamp(0, 2 * nmax as i32 - 1) as u8)
+                    .collect();
                 push_nibbles(&q, ty == GgmlType::Q5_0, out);
             }
             GgmlType::Q4_1 | GgmlType::Q5_1 => {
                 let levels = if ty == GgmlType::Q4_1 { 15.0 } else { 31.0 };
-                let (min, max) = xb.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+                let (min, max) =
+                    xb.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
                 let d = (max - min) / levels;
                 let id = if d != 0.0 { 1.0 / d } else { 0.0 };
                 out.extend(f16::from_f32(d).to_le_bytes());
                 out.extend(f16::from_f32(min).to_le_bytes());
-                let q: Vec<u8> = xb.iter().map(|v| (((v - min) * id + 0.5) as i32).clamp(0, levels as i32) as u8).collect();
+                let q: Vec<u8> = xb
+                    .iter()
+                    .map(|v| (((v - min) * id + 0.5) as i32).clamp(0, levels as i32) as u8)
+                    .collect();
                 push_nibbles(&q, ty == GgmlType::Q5_1, out);
             }
             GgmlType::Q8_0 => {
@@ -199,7 +213,8 @@ fn quantize_q45k(x: &[f32], five: bool, out: &mut Vec<u8>) {
         }
         let ml = dmin.to_f32() * f32::from(m);
         for i in 0..32 {
-            q[32 * j + i] = (((x[32 * j + i] + ml) / dl).round() as i32).clamp(0, levels as i32) as u8;
+            q[32 * j + i] =
+                (((x[32 * j + i] + ml) / dl).round() as i32).clamp(0, levels as i32) as u8;
         }
     }
     out.extend(d.to_le_bytes());
@@ -244,7 +259,8 @@ fn quantize_q6k(x: &[f32], out: &mut Vec<u8>) {
             continue;
         }
         for i in 0..16 {
-            q[16 * g + i] = ((x[16 * g + i] / dl).round() as i32).clamp(-32, 31).wrapping_add(32) as u8;
+            q[16 * g + i] =
+                ((x[16 * g + i] / dl).round() as i32).clamp(-32, 31).wrapping_add(32) as u8;
         }
     }
     let mut ql = [0u8; 128];
@@ -254,7 +270,8 @@ fn quantize_q6k(x: &[f32], out: &mut Vec<u8>) {
             let v = |k: usize| q[128 * n + 32 * k + l];
             ql[64 * n + l] = (v(0) & 0x0f) | ((v(2) & 0x0f) << 4);
             ql[64 * n + 32 + l] = (v(1) & 0x0f) | ((v(3) & 0x0f) << 4);
-            qh[32 * n + l] = (v(0) >> 4) | ((v(1) >> 4) << 2) | ((v(2) >> 4) << 4) | ((v(3) >> 4) << 6);
+            qh[32 * n + l] =
+                (v(0) >> 4) | ((v(1) >> 4) << 2) | ((v(2) >> 4) << 4) | ((v(3) >> 4) << 6);
         }
     }
     out.extend(ql);
@@ -269,7 +286,11 @@ mod tests {
     use crate::quant::dequant::dequantize;
 
     fn wave(n: usize, seed: u32) -> Vec<f32> {
-        (0..n).map(|i| (i as f32 * 0.37 + seed as f32).sin() * 1.5 + ((i * 7 % 13) as f32 - 6.0) * 0.05).collect()
+        (0..n)
+            .map(|i| {
+                (i as f32 * 0.37 + seed as f32).sin() * 1.5 + ((i * 7 % 13) as f32 - 6.0) * 0.05
+            })
+            .collect()
     }
 
     /// Each weight format round-trips within its resolution: at most half a step of the block's

@@ -65,7 +65,9 @@ pub fn parse_request(
                 let content = m.get("content").and_then(Value::as_str);
                 match (role, content) {
                     (Some(r), Some(c)) => Ok(Message::new(r, c)),
-                    _ => Err(BadRequest(format!("`messages[{i}]` needs string `role` and `content`"))),
+                    _ => Err(BadRequest(format!(
+                        "`messages[{i}]` needs string `role` and `content`"
+                    ))),
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -81,9 +83,13 @@ pub fn parse_request(
                 ids.iter()
                     .map(|v| v.as_u64().filter(|&i| i < vocab).map(|i| i as u32))
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| BadRequest(format!("`prompt`: token ids must be below {vocab}")))?
+                    .ok_or_else(|| {
+                        BadRequest(format!("`prompt`: token ids must be below {vocab}"))
+                    })?
             }
-            _ => return Err(BadRequest("`prompt` must be a string or an array of token ids".into())),
+            _ => {
+                return Err(BadRequest("`prompt` must be a string or an array of token ids".into()));
+            }
         }
     };
     if prompt.is_empty() {
@@ -107,7 +113,8 @@ pub fn parse_request(
         || n.fract() != 0.0
     {
         return Err(BadRequest(
-            "`max_tokens` ≥ 0, `temperature` ≥ 0, `top_p` in [0, 1], `n` an integer in [1, 64]".into(),
+            "`max_tokens` ≥ 0, `temperature` ≥ 0, `top_p` in [0, 1], `n` an integer in [1, 64]"
+                .into(),
         ));
     }
     let seed = match req.get("seed") {
@@ -124,8 +131,10 @@ pub fn parse_request(
         Some(_) => return Err(BadRequest("`stop` must be a string or an array of strings".into())),
     };
     let stream = flag(req.get("stream"), "stream")?;
-    let include_usage =
-        flag(req.get("stream_options").and_then(|o| o.get("include_usage")), "stream_options.include_usage")?;
+    let include_usage = flag(
+        req.get("stream_options").and_then(|o| o.get("include_usage")),
+        "stream_options.include_usage",
+    )?;
     let choices = (0..n as u64)
         .map(|i| SamplingParams {
             temperature,
@@ -190,7 +199,13 @@ pub fn answer(meta: &AnswerMeta, prompt_tokens: usize, choices: &[Choice]) -> Va
 
 /// One server-sent event carrying a chunk: choice `index` gained `text` (chat: a first chunk
 /// per choice also carries `"role": "assistant"`), or ended with `finish`.
-pub fn chunk(meta: &AnswerMeta, index: usize, text: Option<&str>, first: bool, finish: Option<FinishReason>) -> String {
+pub fn chunk(
+    meta: &AnswerMeta,
+    index: usize,
+    text: Option<&str>,
+    first: bool,
+    finish: Option<FinishReason>,
+) -> String {
     let choice = if meta.chat {
         let mut delta = serde_json::Map::new();
         if first {

@@ -64,7 +64,7 @@ impl Decoder for EngineDecoder {
     }
     fn forward(&mut self, steps: &mut [(&mut SeqCache, &[u32])], logits: &mut Vec<f32>) {
         let mut s: Vec<Step<'_>> =
-            steps.iter_mut().map(|(cache, tokens)| Step { cache: &mut **cache, tokens }).collect();
+            steps.iter_mut().map(|(cache, tokens)| Step { cache, tokens }).collect();
         self.model.forward(&mut s, &mut self.ws, logits);
     }
 }
@@ -204,7 +204,11 @@ pub fn run<D: Decoder>(
                 let params = shared.job.choices[index].clone();
                 if params.max_tokens == 0 {
                     rest.pop_front();
-                    let choice = Choice { text: String::new(), finish_reason: FinishReason::Length, completion_tokens: 0 };
+                    let choice = Choice {
+                        text: String::new(),
+                        finish_reason: FinishReason::Length,
+                        completion_tokens: 0,
+                    };
                     shared.send(Event::Done { index, choice });
                     continue;
                 }
@@ -274,12 +278,13 @@ pub fn run<D: Decoder>(
                 }
                 // the prompt is read: its followers copy the cache and sample from these logits
                 let cache = seq.cache.clone();
-                for j in 0..slots.len() {
-                    let follows = matches!(slots[j].as_ref().map(|s| &s.phase), Some(Phase::Follow { leader }) if *leader == i);
-                    if follows {
-                        let f = slots[j].as_mut().expect("checked");
+                for slot in &mut slots {
+                    if let Some(f) = slot
+                        .as_mut()
+                        .filter(|s| matches!(s.phase, Phase::Follow { leader } if leader == i))
+                    {
                         f.cache = cache.clone();
-                        step_token(&mut slots[j], row, &decoder, tokenizer, stop_ids, &mut spare);
+                        step_token(slot, row, &decoder, tokenizer, stop_ids, &mut spare);
                     }
                 }
             }
@@ -311,9 +316,8 @@ fn step_token<D: Decoder>(
 ) {
     let Some(seq) = slot.as_mut() else { return };
     let next = sample(row, &seq.params, &mut seq.rng);
-    let finish = if stop_ids.contains(&next) {
-        Some(FinishReason::Stop)
-    } else if seq.text.push(tokenizer, next) {
+    // a stop id ends the sequence without becoming text; a stop string is cut from the text
+    let finish = if stop_ids.contains(&next) || seq.text.push(tokenizer, next) {
         Some(FinishReason::Stop)
     } else if seq.text.tokens().len() >= seq.params.max_tokens
         || decoder.cache_len(&seq.cache) + 1 >= decoder.context()

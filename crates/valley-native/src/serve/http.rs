@@ -115,7 +115,11 @@ async fn handle(app: &App, req: Request<Incoming>) -> Reply {
     let started = Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let reply = route(app, req).await;
-    (app.log)(&format!("{method} {path} {} {:.2}s", reply.status().as_u16(), started.elapsed().as_secs_f64()));
+    (app.log)(&format!(
+        "{method} {path} {} {:.2}s",
+        reply.status().as_u16(),
+        started.elapsed().as_secs_f64()
+    ));
     reply
 }
 
@@ -131,10 +135,18 @@ async fn route(app: &App, req: Request<Incoming>) -> Reply {
         (&Method::POST, "/v1/chat/completions") => true,
         (&Method::POST, "/v1/completions") => false,
         (&Method::GET | &Method::POST, path) => {
-            return error(StatusCode::NOT_FOUND, &format!("no route {} {path}", req.method()), "not_found");
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("no route {} {path}", req.method()),
+                "not_found",
+            );
         }
         (m, _) => {
-            return error(StatusCode::METHOD_NOT_ALLOWED, &format!("method {m} not allowed"), "invalid_request_error");
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("method {m} not allowed"),
+                "invalid_request_error",
+            );
         }
     };
     // a declared length over the limit is refused before reading anything
@@ -147,7 +159,13 @@ async fn route(app: &App, req: Request<Incoming>) -> Reply {
     }
     let body = Limited::new(req.into_body(), app.limits.max_body);
     let bytes = match tokio::time::timeout(app.limits.read_timeout, body.collect()).await {
-        Err(_) => return error(StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time", "invalid_request_error"),
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+                "invalid_request_error",
+            );
+        }
         Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -155,7 +173,13 @@ async fn route(app: &App, req: Request<Incoming>) -> Reply {
                 "invalid_request_error",
             );
         }
-        Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, &format!("malformed request body: {e}"), "invalid_request_error"),
+        Ok(Err(e)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed request body: {e}"),
+                "invalid_request_error",
+            );
+        }
         Ok(Ok(c)) => c.to_bytes(),
     };
     let default_seed = app.ids.load(Ordering::Relaxed);
@@ -195,8 +219,14 @@ async fn route(app: &App, req: Request<Incoming>) -> Reply {
         return r;
     }
     match collect(rx, req.choices.len()).await {
-        Some(choices) => json_reply(StatusCode::OK, &api::answer(&meta, req.prompt.len(), &choices)),
-        None => error(StatusCode::INTERNAL_SERVER_ERROR, "the model stopped before answering", "server_error"),
+        Some(choices) => {
+            json_reply(StatusCode::OK, &api::answer(&meta, req.prompt.len(), &choices))
+        }
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the model stopped before answering",
+            "server_error",
+        ),
     }
 }
 
@@ -245,7 +275,10 @@ impl Body for SseBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if self.finished {
             return Poll::Ready(None);
         }
@@ -261,12 +294,22 @@ impl Body for SseBody {
                 Poll::Ready(Some(Event::Done { index, choice })) => {
                     let first = !std::mem::replace(&mut this.started[index], true);
                     let text = first.then_some("");
-                    out.push_str(&api::chunk(&this.meta, index, text, first, Some(choice.finish_reason)));
+                    out.push_str(&api::chunk(
+                        &this.meta,
+                        index,
+                        text,
+                        first,
+                        Some(choice.finish_reason),
+                    ));
                     this.completion_tokens += choice.completion_tokens;
                     this.done[index] = true;
                     if this.done.iter().all(|d| *d) {
                         if this.include_usage {
-                            out.push_str(&api::usage_chunk(&this.meta, this.prompt_tokens, this.completion_tokens));
+                            out.push_str(&api::usage_chunk(
+                                &this.meta,
+                                this.prompt_tokens,
+                                this.completion_tokens,
+                            ));
                         }
                         out.push_str(api::DONE);
                         this.finished = true;

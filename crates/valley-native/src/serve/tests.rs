@@ -49,12 +49,18 @@ fn tiny_model() -> QuantLm {
             (name, (shape, (0..n).map(|_| base + sd * rng.normal() as f32).collect()))
         })
         .collect();
-    QuantLm::from_host(cfg, &host, Path::new("tiny"), Isa::detect()).unwrap().requantize(GgmlType::Q8_0)
+    QuantLm::from_host(cfg, &host, Path::new("tiny"), Isa::detect())
+        .unwrap()
+        .requantize(GgmlType::Q8_0)
 }
 
 fn chat_tokenizer() -> ChatTokenizer {
     let template = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}";
-    ChatTokenizer::from_parts(bytes_tokenizer(), ChatTemplate::new(template, &Default::default()).unwrap(), None)
+    ChatTokenizer::from_parts(
+        bytes_tokenizer(),
+        ChatTemplate::new(template, &Default::default()).unwrap(),
+        None,
+    )
 }
 
 /// Generation alone, as `generate` runs it: greedy or sampled, stop token 0, stop strings cut.
@@ -70,7 +76,8 @@ fn alone(model: &QuantLm, prompt: &[u32], params: &SamplingParams) -> (Vec<u32>,
             return (out, FinishReason::Stop);
         }
         out.push(next);
-        if out.len() >= params.max_tokens || cache.len() + 1 >= model.config.max_position_embeddings {
+        if out.len() >= params.max_tokens || cache.len() + 1 >= model.config.max_position_embeddings
+        {
             return (out, FinishReason::Length);
         }
         feed = vec![next];
@@ -93,11 +100,24 @@ fn continuous_batching_gives_each_request_what_it_gets_alone() {
     let mut expected = Vec::new();
     let mut receivers = Vec::new();
     for r in 0..7u64 {
-        let prompt: Vec<u32> = (0..3 + 2 * r as u32).map(|i| 1 + (i * 37 + r as u32 * 11) % 250).collect();
+        let prompt: Vec<u32> =
+            (0..3 + 2 * r as u32).map(|i| 1 + (i * 37 + r as u32 * 11) % 250).collect();
         let choices: Vec<SamplingParams> = if r == 3 {
-            (0..3).map(|i| SamplingParams { temperature: 0.8, top_p: 0.95, max_tokens: 12, seed: 100 + i }).collect()
+            (0..3)
+                .map(|i| SamplingParams {
+                    temperature: 0.8,
+                    top_p: 0.95,
+                    max_tokens: 12,
+                    seed: 100 + i,
+                })
+                .collect()
         } else {
-            vec![SamplingParams { temperature: 0.0, top_p: 1.0, max_tokens: 6 + r as usize, seed: 0 }]
+            vec![SamplingParams {
+                temperature: 0.0,
+                top_p: 1.0,
+                max_tokens: 6 + r as usize,
+                seed: 0,
+            }]
         };
         expected.push(choices.iter().map(|p| alone(&model, &prompt, p)).collect::<Vec<_>>());
         let (etx, erx) = tokio::sync::mpsc::unbounded_channel();
@@ -117,10 +137,18 @@ fn continuous_batching_gives_each_request_what_it_gets_alone() {
             }
         }
         for (i, (tokens, finish)) in expected[r].iter().enumerate() {
-            let choice = done[i].as_ref().unwrap_or_else(|| panic!("request {r} choice {i} not done"));
+            let choice =
+                done[i].as_ref().unwrap_or_else(|| panic!("request {r} choice {i} not done"));
             let text = tok.decode(tokens, true).unwrap();
-            assert_eq!((choice.completion_tokens, &choice.text, choice.finish_reason), (tokens.len(), &text, *finish), "request {r} choice {i}");
-            assert_eq!(streamed[i], text, "request {r} choice {i}: the stream adds up to the answer");
+            assert_eq!(
+                (choice.completion_tokens, &choice.text, choice.finish_reason),
+                (tokens.len(), &text, *finish),
+                "request {r} choice {i}"
+            );
+            assert_eq!(
+                streamed[i], text,
+                "request {r} choice {i}: the stream adds up to the answer"
+            );
         }
     }
 }
@@ -135,7 +163,11 @@ fn fake_batcher() -> std::sync::mpsc::Sender<Job> {
                     let _ = job.events.send(Event::Text { index, text: "hi ".into() });
                     let _ = job.events.send(Event::Text { index, text: "é".into() });
                 }
-                let choice = super::api::Choice { text: "hi é".into(), finish_reason: FinishReason::Stop, completion_tokens: 3 };
+                let choice = super::api::Choice {
+                    text: "hi é".into(),
+                    finish_reason: FinishReason::Stop,
+                    completion_tokens: 3,
+                };
                 let _ = job.events.send(Event::Done { index, choice });
             }
         }
@@ -175,20 +207,31 @@ fn raw(addr: &str, request: &[u8]) -> (u16, String) {
 }
 
 fn post(path: &str, headers: &str, body: &str) -> Vec<u8> {
-    format!("POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n{body}").into_bytes()
+    format!("POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n{body}")
+        .into_bytes()
 }
 
-const CHAT: &str = r#"{"model":"tiny","messages":[{"role":"user","content":"hello"}],"max_tokens":4}"#;
+const CHAT: &str =
+    r#"{"model":"tiny","messages":[{"role":"user","content":"hello"}],"max_tokens":4}"#;
 
 #[test]
 fn malformed_requests_get_a_4xx() {
-    let limits = Limits { max_body: 1024, max_header_bytes: 8192, max_headers: 20, read_timeout: Duration::from_secs(1) };
+    let limits = Limits {
+        max_body: 1024,
+        max_header_bytes: 8192,
+        max_headers: 20,
+        read_timeout: Duration::from_secs(1),
+    };
     let addr = start(limits);
     let len = |b: &str| format!("Content-Length: {}\r\n", b.len());
     // a well-formed request answers
     assert_eq!(raw(&addr, &post("/v1/chat/completions", &len(CHAT), CHAT)).0, 200);
     // Content-Length not a number, two different ones, or a negative one
-    for h in ["Content-Length: abc\r\n", "Content-Length: 5\r\nContent-Length: 7\r\n", "Content-Length: -3\r\n"] {
+    for h in [
+        "Content-Length: abc\r\n",
+        "Content-Length: 5\r\nContent-Length: 7\r\n",
+        "Content-Length: -3\r\n",
+    ] {
         assert_eq!(raw(&addr, &post("/v1/chat/completions", h, CHAT)).0, 400, "{h:?}");
     }
     // headers over the size limit, or too many
@@ -197,18 +240,31 @@ fn malformed_requests_get_a_4xx() {
     let many: String = (0..30).map(|i| format!("X-H{i}: v\r\n")).collect::<String>() + &len(CHAT);
     assert_eq!(raw(&addr, &post("/v1/chat/completions", &many, CHAT)).0, 431);
     // a chunked body is read as such
-    let chunked = format!("{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n", 10, &CHAT[..10], CHAT.len() - 10, &CHAT[10..]);
-    let (status, text) = raw(&addr, &post("/v1/chat/completions", "Transfer-Encoding: chunked\r\n", &chunked));
+    let chunked = format!(
+        "{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+        10,
+        &CHAT[..10],
+        CHAT.len() - 10,
+        &CHAT[10..]
+    );
+    let (status, text) =
+        raw(&addr, &post("/v1/chat/completions", "Transfer-Encoding: chunked\r\n", &chunked));
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("hi é"), "{text}");
     // a malformed chunk size
     let bad = "zz\r\nabc\r\n0\r\n\r\n";
-    assert_eq!(raw(&addr, &post("/v1/chat/completions", "Transfer-Encoding: chunked\r\n", bad)).0, 400);
+    assert_eq!(
+        raw(&addr, &post("/v1/chat/completions", "Transfer-Encoding: chunked\r\n", bad)).0,
+        400
+    );
     // bodies over the limit: declared, or chunked
     assert_eq!(raw(&addr, &post("/v1/chat/completions", "Content-Length: 5000\r\n", "")).0, 413);
     let long = "a".repeat(2000);
     let chunked = format!("{:x}\r\n{long}\r\n0\r\n\r\n", long.len());
-    assert_eq!(raw(&addr, &post("/v1/chat/completions", "Transfer-Encoding: chunked\r\n", &chunked)).0, 413);
+    assert_eq!(
+        raw(&addr, &post("/v1/chat/completions", "Transfer-Encoding: chunked\r\n", &chunked)).0,
+        413
+    );
     // a body that never arrives in full
     let mut s = TcpStream::connect(&addr).unwrap();
     s.write_all(&post("/v1/chat/completions", "Content-Length: 100\r\n", "{\"model\"")).unwrap();
@@ -220,10 +276,14 @@ fn malformed_requests_get_a_4xx() {
     assert_eq!(raw(&addr, &post("/v1/chat/completions", &len("{oops"), "{oops")).0, 400);
     let wrong = r#"{"messages":"hi"}"#;
     assert_eq!(raw(&addr, &post("/v1/chat/completions", &len(wrong), wrong)).0, 400);
-    let (status, text) = raw(&addr, &post("/v1/chat/completions", &len(r#"{"prompt":"x"}"#), r#"{"prompt":"x"}"#));
+    let (status, text) =
+        raw(&addr, &post("/v1/chat/completions", &len(r#"{"prompt":"x"}"#), r#"{"prompt":"x"}"#));
     assert_eq!(status, 400, "{text}");
     assert_eq!(raw(&addr, &post("/v2/nothing", &len("{}"), "{}")).0, 404);
-    assert_eq!(raw(&addr, b"DELETE /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").0, 405);
+    assert_eq!(
+        raw(&addr, b"DELETE /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").0,
+        405
+    );
     // garbage instead of a request line
     assert_eq!(raw(&addr, b"\x01\x02 nonsense\r\n\r\n").0, 400);
 }
@@ -242,22 +302,30 @@ fn sse(text: &str) -> Vec<Value> {
 fn streams_are_server_sent_events_in_openai_form() {
     let addr = start(Limits::default());
     let body = r#"{"messages":[{"role":"user","content":"hello"}],"stream":true,"n":2,"stream_options":{"include_usage":true}}"#;
-    let (status, text) = raw(&addr, &post("/v1/chat/completions", &format!("Content-Length: {}\r\n", body.len()), body));
+    let (status, text) = raw(
+        &addr,
+        &post("/v1/chat/completions", &format!("Content-Length: {}\r\n", body.len()), body),
+    );
     assert_eq!(status, 200, "{text}");
     let chunks = sse(&text);
     for index in 0..2 {
-        let mine: Vec<&Value> = chunks.iter().filter(|c| c["choices"][0]["index"] == index).collect();
+        let mine: Vec<&Value> =
+            chunks.iter().filter(|c| c["choices"][0]["index"] == index).collect();
         assert_eq!(mine[0]["choices"][0]["delta"]["role"], "assistant");
-        let content: String = mine.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+        let content: String =
+            mine.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
         assert_eq!(content, "hi é");
         assert_eq!(mine.last().unwrap()["choices"][0]["finish_reason"], "stop");
-        assert!(mine.iter().all(|c| c["object"] == "chat.completion.chunk" && c["model"] == "tiny"));
+        assert!(
+            mine.iter().all(|c| c["object"] == "chat.completion.chunk" && c["model"] == "tiny")
+        );
     }
     let usage = chunks.last().unwrap();
     assert_eq!(usage["choices"].as_array().unwrap().len(), 0);
     assert_eq!(usage["usage"]["completion_tokens"], 6);
     let body = r#"{"prompt":"hello","stream":true}"#;
-    let (_, text) = raw(&addr, &post("/v1/completions", &format!("Content-Length: {}\r\n", body.len()), body));
+    let (_, text) =
+        raw(&addr, &post("/v1/completions", &format!("Content-Length: {}\r\n", body.len()), body));
     let chunks = sse(&text);
     let all: String = chunks.iter().map(|c| c["choices"][0]["text"].as_str().unwrap()).collect();
     assert_eq!(all, "hi é");

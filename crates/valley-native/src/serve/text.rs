@@ -36,7 +36,8 @@ impl TextStream {
         let decode = |ids: &[u32]| tok.decode(ids, true).unwrap_or_default();
         let before = decode(&self.tokens[self.prefix..self.read]);
         let after = decode(&self.tokens[self.prefix..]);
-        if after.len() > before.len() && !after.ends_with('\u{fffd}') && after.starts_with(&before) {
+        if after.len() > before.len() && !after.ends_with('\u{fffd}') && after.starts_with(&before)
+        {
             let from = self.text.len();
             self.text.push_str(&after[before.len()..]);
             self.prefix = self.read;
@@ -84,7 +85,10 @@ impl TextStream {
     /// What a stream still owes at the end: the final text past what was sent.
     pub fn take_rest(&mut self, tok: &Tokenizer) -> String {
         let full = self.final_text(tok);
-        let rest = if full.len() >= self.sent && full.is_char_boundary(self.sent) && full[..self.sent] == self.text[..self.sent] {
+        let rest = if full.len() >= self.sent
+            && full.is_char_boundary(self.sent)
+            && full[..self.sent] == self.text[..self.sent]
+        {
             full[self.sent..].to_owned()
         } else {
             String::new()
@@ -131,7 +135,9 @@ pub(crate) mod tests {
 
     /// GPT-2's printable stand-in for a byte.
     fn byte_char(b: u8) -> char {
-        let printable = |b: u8| (b'!'..=b'~').contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+        let printable = |b: u8| {
+            (b'!'..=b'~').contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b)
+        };
         if printable(b) {
             return char::from(b);
         }

@@ -32,7 +32,9 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<u8> {
         Some("q5_k") => Some(GgmlType::Q5K),
         Some("q6_k") => Some(GgmlType::Q6K),
         Some(other) => {
-            bail!("--quantize: {other:?} is not one of q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k")
+            bail!(
+                "--quantize: {other:?} is not one of q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k"
+            )
         }
     };
     let name = args.name.clone().unwrap_or_else(|| {
@@ -56,9 +58,16 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<u8> {
         |info| {
             let engine = match info.isa {
                 Some(isa) => {
-                    let types: Vec<String> =
-                        info.weight_types.iter().map(|(t, n)| format!("{n} {}", t.name())).collect();
-                    format!("; {isa:?} kernels, {} threads, weights {}", info.threads, types.join(", "))
+                    let types: Vec<String> = info
+                        .weight_types
+                        .iter()
+                        .map(|(t, n)| format!("{n} {}", t.name()))
+                        .collect();
+                    format!(
+                        "; {isa:?} kernels, {} threads, weights {}",
+                        info.threads,
+                        types.join(", ")
+                    )
                 }
                 None => String::new(),
             };
