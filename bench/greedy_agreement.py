@@ -1,6 +1,6 @@
 """Teacher-forced greedy agreement of valley's native forward passes with llama.cpp on the same GGUF:
-the serving engine (quantised kernels, as `valley serve` decodes) and the f32 path over dequantised
-weights (`--dequantize`, the training model), each against llama.cpp's greedy tokens.
+the serving engine (`--quantized`: quantised kernels, as `valley serve` decodes) and the f32 path over
+dequantised weights (the default, the training model), each against llama.cpp's greedy tokens.
 
     python bench/greedy_agreement.py VALLEY GGUF LLAMA_CPP_URL MODEL [K] [MAX_TOKENS]
 
@@ -46,7 +46,7 @@ def main():
             raise SystemExit("a generated token does not map back to one id")
         ids = ptoks + gen
         rows = {}
-        for name, extra in (("engine", []), ("f32", ["--dequantize"])):
+        for name, extra in (("engine", ["--quantized"]), ("f32", [])):
             with tempfile.NamedTemporaryFile(suffix=".f32") as f:
                 out = subprocess.run([valley, "model", "logits", "--model", gguf, "--ids",
                                       ",".join(map(str, ids)), "--out", f.name, "--json"] + extra,

@@ -461,11 +461,12 @@ pub(crate) struct ModelLogitsArgs {
     /// Where to write the logits (raw f32, little-endian, row-major).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
-    /// Compute with the weights dequantised to f32 (the training model's forward pass) instead
-    /// of the serving engine's quantised kernels; both are the same f32 arithmetic for an HF
-    /// folder.
+    /// Compute with the serving engine (`valley serve`'s): a GGUF's quantised blocks as stored,
+    /// through the quantised kernels, activations quantised to 8 bits as llama.cpp does
+    /// [default: the weights dequantised to f32, the training model's forward pass]. Both are
+    /// the same f32 arithmetic for an HF folder.
     #[arg(long)]
-    pub(crate) dequantize: bool,
+    pub(crate) quantized: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub(crate) json: bool,

@@ -1,6 +1,6 @@
 //! `valley model export`: a GGUF model as an HF folder (valley-native's loader writes it).
-//! `valley model logits`: a model's logits on given tokens, from valley-native's serving engine
-//! (or, `--dequantize`, its f32 training model).
+//! `valley model logits`: a model's logits on given tokens, from valley-native's f32 forward pass
+//! (or, `--quantized`, its serving engine's quantised kernels).
 
 use anyhow::{Context, bail};
 
@@ -45,10 +45,10 @@ pub(crate) fn logits(args: ModelLogitsArgs) -> anyhow::Result<u8> {
         .input("--model", &args.model)
         .output("--out", &args.out, OutputKind::File)
         .claim()?;
-    let (values, vocab) = if args.dequantize {
-        valley_native::weights::cpu_logits(&args.model, &args.ids)
-    } else {
+    let (values, vocab) = if args.quantized {
         valley_native::engine::cpu_logits(&args.model, &args.ids)
+    } else {
+        valley_native::weights::cpu_logits(&args.model, &args.ids)
     }
     .with_context(|| format!("cannot run {}", args.model.display()))?;
     let argmax: Vec<usize> = values
