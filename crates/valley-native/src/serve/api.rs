@@ -88,7 +88,9 @@ pub fn parse_request(
                     })?
             }
             _ => {
-                return Err(BadRequest("`prompt` must be a string or an array of token ids".into()));
+                return Err(BadRequest(
+                    "`prompt` must be a string or an array of token ids".into(),
+                ));
             }
         }
     };
