@@ -8,7 +8,10 @@
 #     server, same prompts, max_tokens and threads;
 #  3. continuous batching: aggregate tokens/s of `valley serve` with CONCURRENCY requests in
 #     flight against one at a time, same requests;
-#  4. teacher-forced greedy agreement with llama.cpp, for the engine and the f32 path.
+#  4. teacher-forced greedy agreement with llama.cpp, for the engine and the f32 path;
+#  5. with QUANT=1: the engine's and the f32 path's logits against llama.cpp's own on copies of the
+#     GGUF requantised by llama.cpp (Q8_0, Q4_0, Q5_1, Q4_K_M, Q5_K_M, Q6_K; bench/requantize.py,
+#     bench/quant_logits.py, with the llama.cpp server's Python, VALLEY_LLM_PYTHON).
 # Prints the three ratios at the end with the machine's load (the machine is shared: rerun when
 # the load is low). Needs: scripts/setup.sh (SmolLM2, the llama.cpp server) and a Python with
 # torch + transformers (TORCH_PYTHON, default: the engines' venv .cache/train-engines).
@@ -69,19 +72,39 @@ head -n1 "$OUT/serve.log"
 echo "== batch-1 decoding, SmolLM2-135M-Instruct Q4_1, greedy, $PROMPTS prompts x $MAX_TOKENS tokens, $THREADS threads (load $(load))"
 gen=$(python3 bench/native_generate.py "http://127.0.0.1:$port/v1" smollm2 "$VALLEY_LLM_ENDPOINT" "${VALLEY_LLM_MODEL:-smollm2}" "$PROMPTS" "$MAX_TOKENS")
 echo "$gen"
-line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1].splitlines()[0]); print(f"batch-1 decode vs llama.cpp: {d[\"ratio_decode_valley_over_llama_cpp\"]:.2f}x ({d[\"valley_decode_tokens_per_s\"]} vs {d[\"llama_cpp_decode_tokens_per_s\"]} tok/s; whole requests {d[\"valley_request_tokens_per_s\"]} vs {d[\"llama_cpp_request_tokens_per_s\"]})")' "$gen")
+line=$(python3 - "$gen" <<'PYEOF'
+import json, sys
+d = json.loads(sys.argv[1].splitlines()[0])
+print(f"batch-1 decode vs llama.cpp: {d['ratio_decode_valley_over_llama_cpp']:.2f}x ({d['valley_decode_tokens_per_s']} vs "
+      f"{d['llama_cpp_decode_tokens_per_s']} tok/s; whole requests {d['valley_request_tokens_per_s']} vs "
+      f"{d['llama_cpp_request_tokens_per_s']})")
+PYEOF
+)
 summary+=("$line (load $(load))")
 
 echo "== continuous batching: $REQUESTS requests, $CONCURRENCY in flight vs one at a time (load $(load))"
 conc=$(python3 bench/native_concurrency.py "http://127.0.0.1:$port/v1" smollm2 "$CONCURRENCY" "$REQUESTS" "$MAX_TOKENS")
 echo "$conc"
-line=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1].splitlines()[0]); print(f"{d[\"concurrency\"]} concurrent vs 1: {d[\"ratio\"]:.2f}x aggregate ({d[\"concurrent_tokens_per_s\"]} vs {d[\"one_at_a_time_tokens_per_s\"]} tok/s)")' "$conc")
+line=$(python3 - "$conc" <<'PYEOF'
+import json, sys
+d = json.loads(sys.argv[1].splitlines()[0])
+print(f"{d['concurrency']} concurrent vs 1: {d['ratio']:.2f}x aggregate ({d['concurrent_tokens_per_s']} vs "
+      f"{d['one_at_a_time_tokens_per_s']} tok/s)")
+PYEOF
+)
 summary+=("$line (load $(load))")
 kill $pid 2>/dev/null || true
 
 echo "== teacher-forced greedy agreement with llama.cpp (same GGUF; repeat penalty off)"
 python3 -c "import numpy" 2>/dev/null && py=python3 || py="$TORCH_PYTHON"
 "$py" bench/greedy_agreement.py "$VALLEY" "$VALLEY_SMOLLM2_GGUF" "$VALLEY_LLM_ENDPOINT" "${VALLEY_LLM_MODEL:-smollm2}" "$PROMPTS" "$MAX_TOKENS"
+
+if [ "${QUANT:-0}" = 1 ]; then
+  echo "== logits against llama.cpp's on requantised copies (engine: quantised kernels; f32: dequantised)"
+  : "${VALLEY_LLM_PYTHON:?set by .cache/env.sh: the Python of the llama.cpp server}"
+  "$VALLEY_LLM_PYTHON" bench/requantize.py "$VALLEY_SMOLLM2_GGUF" "$OUT/quant" > "$OUT/requantize.log" 2>&1
+  "$VALLEY_LLM_PYTHON" bench/quant_logits.py "$VALLEY" "$VALLEY_SMOLLM2_GGUF" "$OUT"/quant/*.gguf
+fi
 
 echo "== summary ($(nproc) cores)"
 printf '%s\n' "${summary[@]}"

@@ -8,6 +8,9 @@ use super::dot::{ActRow, Isa, rows_block};
 use super::quantize::QuantRows;
 use super::types::{ActKind, GgmlType};
 
+/// Output values below which a product's rows are put in order on the calling thread.
+const PARALLEL_TRANSPOSE: usize = 1 << 16;
+
 /// A `[rows, cols]` weight matrix in ggml blocks, row-major.
 #[derive(Debug, Clone)]
 pub struct QMatrix {
@@ -112,10 +115,18 @@ impl QMatrix {
             rows_block(isa, ty, w, rb, &rows, cols, o);
         });
         if n > 1 {
-            for (r, per_x) in scratch.chunks_exact(n).enumerate() {
-                for (i, v) in per_x.iter().enumerate() {
-                    out[i * self.rows + r] = *v;
+            // the kernels' `[rows, n]` into `[n, rows]`; one output row per task for a prompt
+            // (a decoding batch's few rows are not worth waking the pool for)
+            let (rows, scratch) = (self.rows, &*scratch);
+            let transpose = |(i, o): (usize, &mut [f32])| {
+                for (r, v) in o.iter_mut().enumerate() {
+                    *v = scratch[r * n + i];
                 }
+            };
+            if n * rows >= PARALLEL_TRANSPOSE {
+                out.par_chunks_mut(rows).enumerate().for_each(transpose);
+            } else {
+                out.chunks_mut(rows).enumerate().for_each(transpose);
             }
         }
     }

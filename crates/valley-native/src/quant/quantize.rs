@@ -30,7 +30,8 @@ impl QuantRows {
         q
     }
 
-    /// As [`Self::quantize`], reusing this value's buffers.
+    /// As [`Self::quantize`], reusing this value's buffers. Rows are quantised in parallel
+    /// when there are enough of them (a prompt), on the calling thread otherwise.
     pub fn fill(&mut self, kind: ActKind, x: &[f32], rows: usize, cols: usize) {
         let per = kind.block_len();
         assert!(
@@ -38,71 +39,108 @@ impl QuantRows {
             "bug: {kind:?} of {cols} columns; please report"
         );
         assert_eq!(x.len(), rows * cols, "bug: activation shape; please report");
-        let blocks = rows * cols / per;
+        let nb = cols / per;
         self.kind = Some(kind);
         self.rows = rows;
         self.cols = cols;
-        self.d.clear();
-        self.d.resize(blocks, 0.0);
+        let sized = |v: &mut Vec<f32>, n: usize| {
+            v.clear();
+            v.resize(n, 0.0);
+        };
+        sized(&mut self.d, rows * nb);
         self.qs.clear();
         self.qs.resize(rows * cols, 0);
-        self.s.clear();
+        // `s` (Q8_1) and `bsums` (Q8_K) are kept in step with the rows either way, so every row
+        // has its slices; `row` hands them out only for the kind that has them
+        sized(&mut self.s, if kind == ActKind::Q8_1 { rows * nb } else { rows });
         self.bsums.clear();
-        match kind {
-            ActKind::Q8_0 | ActKind::Q8_1 => {
-                let with_sums = kind == ActKind::Q8_1;
-                if with_sums {
-                    self.s.resize(blocks, 0.0);
-                }
-                for (b, (xb, qb)) in
-                    x.chunks_exact(32).zip(self.qs.chunks_exact_mut(32)).enumerate()
-                {
-                    let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
-                    let d = amax / 127.0;
-                    let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
-                    let mut sum = 0i32;
-                    for (q, v) in qb.iter_mut().zip(xb) {
-                        *q = (v * id).round_ties_even() as i8;
-                        sum += i32::from(*q);
-                    }
-                    self.d[b] = f16::from_f32(d).to_f32();
-                    if with_sums {
-                        self.s[b] = f16::from_f32(d * sum as f32).to_f32();
-                    }
-                }
-            }
-            ActKind::Q8K => {
-                self.bsums.resize(rows * cols / 16, 0);
-                for (b, (xb, qb)) in
-                    x.chunks_exact(QK_K).zip(self.qs.chunks_exact_mut(QK_K)).enumerate()
-                {
-                    let (mut max, mut amax) = (0f32, 0f32);
-                    for &v in xb {
-                        if v.abs() > amax {
-                            amax = v.abs();
-                            max = v;
-                        }
-                    }
-                    if amax == 0.0 {
-                        continue;
-                    }
-                    let iscale = -127.0 / max;
-                    for (q, v) in qb.iter_mut().zip(xb) {
-                        *q = ((iscale * v).round_ties_even() as i32).min(127) as i8;
-                    }
-                    for (g, s) in qb.chunks_exact(16).zip(&mut self.bsums[b * 16..b * 16 + 16]) {
-                        *s = g.iter().map(|&q| i16::from(q)).sum();
-                    }
-                    self.d[b] = 1.0 / iscale;
-                }
-            }
-            ActKind::F32 => unreachable!("checked above"),
+        self.bsums.resize(if kind == ActKind::Q8K { rows * cols / 16 } else { rows }, 0);
+        let (sw, bw) = (self.s.len() / rows.max(1), self.bsums.len() / rows.max(1));
+        let work = x
+            .chunks_exact(cols)
+            .zip(self.qs.chunks_exact_mut(cols))
+            .zip(self.d.chunks_exact_mut(nb).zip(self.s.chunks_exact_mut(sw.max(1))))
+            .zip(self.bsums.chunks_exact_mut(bw.max(1)));
+        if rows * cols >= PARALLEL_QUANTIZE {
+            use rayon::prelude::*;
+            let work: Vec<_> = work.collect();
+            work.into_par_iter()
+                .for_each(|(((x, q), (d, s)), b)| quantize_row(kind, x, q, d, s, b));
+        } else {
+            work.for_each(|(((x, q), (d, s)), b)| quantize_row(kind, x, q, d, s, b));
         }
     }
 
     /// Blocks per row.
     pub fn blocks_per_row(&self) -> usize {
         self.cols / self.kind.map_or(1, ActKind::block_len)
+    }
+}
+
+/// Activation values below which a matrix's rows are quantised on the calling thread.
+const PARALLEL_QUANTIZE: usize = 1 << 14;
+
+/// `x` rounded to the nearest integer, ties to even (as `_mm256_round_ps` rounds in llama.cpp's
+/// x86 build), for |x| < 2²²: adding and subtracting 1.5 · 2²³ leaves no fraction bits, and
+/// IEEE addition rounds to nearest even. Exact, and — unlike `round_ties_even`, a libm call on
+/// baseline x86-64 — vectorised by the compiler.
+#[inline]
+fn round_even(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC) - MAGIC
+}
+
+/// One row of activations into `kind`'s blocks: quants `q`, scales `d`, and the block sums `s`
+/// (Q8_1) or 16-value sums `bsums` (Q8_K); the slices of the other kinds are left alone.
+fn quantize_row(
+    kind: ActKind,
+    x: &[f32],
+    q: &mut [i8],
+    d: &mut [f32],
+    s: &mut [f32],
+    bsums: &mut [i16],
+) {
+    match kind {
+        ActKind::Q8_0 | ActKind::Q8_1 => {
+            for (b, (xb, qb)) in x.chunks_exact(32).zip(q.chunks_exact_mut(32)).enumerate() {
+                let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let scale = amax / 127.0;
+                let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+                // |v · id| <= 127: within `round_even`'s range
+                for (q, v) in qb.iter_mut().zip(xb) {
+                    *q = round_even(v * id) as i8;
+                }
+                d[b] = f16::from_f32(scale).to_f32();
+                if kind == ActKind::Q8_1 {
+                    let sum: i32 = qb.iter().map(|&q| i32::from(q)).sum();
+                    s[b] = f16::from_f32(scale * sum as f32).to_f32();
+                }
+            }
+        }
+        ActKind::Q8K => {
+            for (b, (xb, qb)) in x.chunks_exact(QK_K).zip(q.chunks_exact_mut(QK_K)).enumerate() {
+                let (mut max, mut amax) = (0f32, 0f32);
+                for &v in xb {
+                    if v.abs() > amax {
+                        amax = v.abs();
+                        max = v;
+                    }
+                }
+                if amax == 0.0 {
+                    continue;
+                }
+                let iscale = -127.0 / max;
+                // |iscale · v| <= 127: within `round_even`'s range
+                for (q, v) in qb.iter_mut().zip(xb) {
+                    *q = (round_even(iscale * v) as i32).min(127) as i8;
+                }
+                for (g, s) in qb.chunks_exact(16).zip(&mut bsums[b * 16..b * 16 + 16]) {
+                    *s = g.iter().map(|&q| i16::from(q)).sum();
+                }
+                d[b] = 1.0 / iscale;
+            }
+        }
+        ActKind::F32 => unreachable!("bug: f32 activations are not quantised; please report"),
     }
 }
 

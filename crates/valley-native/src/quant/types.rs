@@ -135,6 +135,33 @@ impl GgmlType {
     }
 }
 
+/// The weight types valley can quantise f32 weights to (`valley serve --quantize`).
+pub const QUANTIZE_TARGETS: [GgmlType; 8] = [
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q4K,
+    GgmlType::Q5K,
+    GgmlType::Q6K,
+];
+
+/// A quantisation target named as ggml names it, in any case (`q8_0`, `Q4_K`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not one of {names}", names = QUANTIZE_TARGETS.map(|t| t.name().to_ascii_lowercase()).join(", "))]
+pub struct UnknownTarget(pub String);
+
+impl GgmlType {
+    /// The quantisation target called `name` (one of [`QUANTIZE_TARGETS`], any case).
+    pub fn quantize_target(name: &str) -> Result<Self, UnknownTarget> {
+        QUANTIZE_TARGETS
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| UnknownTarget(name.to_owned()))
+    }
+}
+
 /// How activations are held for a dot product with a weight row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ActKind {
@@ -171,5 +198,13 @@ mod tests {
         assert_eq!(GgmlType::Q6K.block(), (256, 210));
         assert_eq!(GgmlType::Q8K.block(), (256, 292));
         assert_eq!(GgmlType::Q4_1.bytes_for(576), 18 * 20);
+    }
+
+    #[test]
+    fn quantisation_targets_by_name() {
+        assert_eq!(GgmlType::quantize_target("q4_k").unwrap(), GgmlType::Q4K);
+        assert_eq!(GgmlType::quantize_target("Q8_0").unwrap(), GgmlType::Q8_0);
+        let e = GgmlType::quantize_target("q3_k").unwrap_err().to_string();
+        assert_eq!(e, "\"q3_k\" is not one of q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k");
     }
 }

@@ -21,22 +21,12 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<u8> {
     if args.threads == Some(0) {
         bail!("--threads: must be at least 1");
     }
-    let quantize = match args.quantize.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None => None,
-        Some("q8_0") => Some(GgmlType::Q8_0),
-        Some("q4_0") => Some(GgmlType::Q4_0),
-        Some("q4_1") => Some(GgmlType::Q4_1),
-        Some("q5_0") => Some(GgmlType::Q5_0),
-        Some("q5_1") => Some(GgmlType::Q5_1),
-        Some("q4_k") => Some(GgmlType::Q4K),
-        Some("q5_k") => Some(GgmlType::Q5K),
-        Some("q6_k") => Some(GgmlType::Q6K),
-        Some(other) => {
-            bail!(
-                "--quantize: {other:?} is not one of q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k"
-            )
-        }
-    };
+    let quantize = args
+        .quantize
+        .as_deref()
+        .map(GgmlType::quantize_target)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--quantize: {e}"))?;
     let name = args.name.clone().unwrap_or_else(|| {
         args.model
             .file_stem()
