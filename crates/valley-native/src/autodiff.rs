@@ -9,11 +9,11 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 
 use crate::config::{ModelConfig, parameter_shapes};
-use crate::tensors::HostTensors;
 use crate::llama::CausalLm;
 use crate::loss::sft_loss;
 use crate::pack::PackedBatch;
 use crate::sft::{Engine, SftConfig, SftError};
+use crate::tensors::HostTensors;
 use crate::weights;
 
 /// Parameters, accumulated gradients and AdamW moments as tensors of `B`'s inner backend.

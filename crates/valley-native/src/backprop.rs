@@ -17,9 +17,9 @@ use rayon::prelude::*;
 pub use params::Index;
 
 use crate::config::ModelConfig;
-use crate::tensors::HostTensors;
 use crate::pack::PackedBatch;
 use crate::sft::{Engine, SftConfig, SftError};
+use crate::tensors::HostTensors;
 use crate::weights::LoadModelError;
 
 /// Parameters, gradients and AdamW moments as flat f32 vectors, in checkpoint order.

@@ -11,9 +11,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::config::{Family, ModelConfig};
-use crate::tensors::HostTensors;
 use crate::quant::GgmlType;
 use crate::quant::dequant::dequantize;
+use crate::tensors::HostTensors;
 
 /// A metadata value.
 #[derive(Debug, Clone, PartialEq)]

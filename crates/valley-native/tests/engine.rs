@@ -14,10 +14,10 @@ use std::path::Path;
 
 use valley_native::config::{Family, ModelConfig, parameter_shapes};
 use valley_native::engine::{QuantLm, Step};
-use valley_native::tensors::HostTensors;
 use valley_native::pack::{Example, pack};
 use valley_native::quant::{ActKind, GgmlType, Isa};
 use valley_native::rng::Rng;
+use valley_native::tensors::HostTensors;
 use valley_native::{Cpu, weights};
 
 fn tiny(family: Family) -> ModelConfig {

@@ -224,8 +224,8 @@ fn loss_counts_exactly_the_masked_targets() {
 #[test]
 fn backprop_gradients_match_autodiff() {
     use valley_native::backprop::Backprop;
-    use valley_native::tensors::HostTensors;
     use valley_native::sft::Engine;
+    use valley_native::tensors::HostTensors;
     for (family, tied) in [(Family::Qwen2, false), (Family::Llama, true)] {
         let cfg = tiny(family, tied);
         let w = weights(&cfg, 6);

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use crate::config::{ModelConfig, held_shape, parameter_shapes};
 use crate::gguf::{self, RawTensor};
-use crate::tensors::HostTensors;
 use crate::quant::quantize::quantize_weights;
 use crate::quant::{GgmlType, Isa, QMatrix};
+use crate::tensors::HostTensors;
 use crate::weights::LoadModelError;
 
 /// One decoder layer.

@@ -14,7 +14,7 @@
 
 use std::arch::x86_64::*;
 
-use super::dot::ActRow;
+use super::quantize::ActRow;
 use super::types::GgmlType;
 
 /// `out[r · n + k] = w_r · a_k` for the weight rows in `w` (`row_bytes` each) and the `n`

@@ -3,33 +3,8 @@
 //! file) or AVX2 (`avx2.rs`, picked at run time when the CPU has it).
 
 use super::dequant::{f16_at, q3k_scales, q6k_value, scale_min_k4};
-use super::quantize::QuantRows;
+use super::quantize::ActRow;
 use super::types::{ActKind, GgmlType};
-
-/// One row of activations in the form a weight type's dot product takes.
-#[derive(Debug, Clone, Copy)]
-pub enum ActRow<'a> {
-    F32(&'a [f32]),
-    Quant { d: &'a [f32], s: &'a [f32], bsums: &'a [i16], qs: &'a [i8] },
-}
-
-impl QuantRows {
-    /// Row `r`.
-    pub fn row(&self, r: usize) -> ActRow<'_> {
-        let nb = self.blocks_per_row();
-        let per_row_bsums = self.cols / 16;
-        ActRow::Quant {
-            d: &self.d[r * nb..(r + 1) * nb],
-            s: if self.kind == Some(ActKind::Q8_1) { &self.s[r * nb..(r + 1) * nb] } else { &[] },
-            bsums: if self.kind == Some(ActKind::Q8K) {
-                &self.bsums[r * per_row_bsums..(r + 1) * per_row_bsums]
-            } else {
-                &[]
-            },
-            qs: &self.qs[r * self.cols..(r + 1) * self.cols],
-        }
-    }
-}
 
 /// Which implementation the dot products use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +245,7 @@ fn dot_float(ty: GgmlType, w: &[u8], x: &[f32]) -> f32 {
 pub(crate) mod tests {
     use super::*;
     use crate::quant::dequant::dequantize;
+    use crate::quant::quantize::QuantRows;
     use crate::quant::quantize::quantize_weights;
     use crate::rng::Rng;
 

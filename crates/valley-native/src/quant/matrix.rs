@@ -4,8 +4,8 @@
 use rayon::prelude::*;
 
 use super::dequant::dequantize;
-use super::dot::{ActRow, Isa, rows_block};
-use super::quantize::QuantRows;
+use super::dot::{Isa, rows_block};
+use super::quantize::{ActRow, QuantRows};
 use super::types::{ActKind, GgmlType};
 
 /// Output values below which a product's rows are put in order on the calling thread.

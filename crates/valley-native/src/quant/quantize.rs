@@ -318,6 +318,31 @@ fn quantize_q6k(x: &[f32], out: &mut Vec<u8>) {
     out.extend(d16.to_le_bytes());
 }
 
+/// One row of activations in the form a weight type's dot product takes.
+#[derive(Debug, Clone, Copy)]
+pub enum ActRow<'a> {
+    F32(&'a [f32]),
+    Quant { d: &'a [f32], s: &'a [f32], bsums: &'a [i16], qs: &'a [i8] },
+}
+
+impl QuantRows {
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> ActRow<'_> {
+        let nb = self.blocks_per_row();
+        let per_row_bsums = self.cols / 16;
+        ActRow::Quant {
+            d: &self.d[r * nb..(r + 1) * nb],
+            s: if self.kind == Some(ActKind::Q8_1) { &self.s[r * nb..(r + 1) * nb] } else { &[] },
+            bsums: if self.kind == Some(ActKind::Q8K) {
+                &self.bsums[r * per_row_bsums..(r + 1) * per_row_bsums]
+            } else {
+                &[]
+            },
+            qs: &self.qs[r * self.cols..(r + 1) * self.cols],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
