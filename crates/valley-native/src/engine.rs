@@ -13,6 +13,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod attend;
 pub mod forward;
 pub mod kv;
 pub mod model;

@@ -10,9 +10,12 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 pub mod dequant;
 pub mod dot;
 pub mod matrix;
+pub mod packed;
 pub mod quantize;
 pub mod types;
 

@@ -5,10 +5,11 @@
 
 use rayon::prelude::*;
 
+use super::attend::{Query, attend};
 use super::kv::SeqCache;
 use super::model::QuantLm;
-use super::ops::{RopeTable, axpy, dot, rms_norm, silu_mul};
-use crate::quant::Acts;
+use super::ops::{RopeTable, axpy, rms_norm, silu_mul};
+use crate::quant::{Acts, Isa};
 
 /// One sequence's part of a forward pass.
 #[derive(Debug)]
@@ -146,7 +147,7 @@ impl QuantLm {
                 at += t;
             }
             let caches: Vec<&SeqCache> = steps.iter().map(|s| &*s.cache).collect();
-            attention(&rows, &caches, li, q, att, nh, nkv, hd);
+            attention(isa, &rows, &caches, li, q, att, nh, nkv, hd);
             acts.set(att, n, qw);
             layer.o_proj.matmul(isa, acts, out, scratch);
             axpy(1.0, out, x);
@@ -182,9 +183,11 @@ impl QuantLm {
 }
 
 /// Causal attention of every row over its own sequence's cached keys and values (grouped
-/// query heads share a key/value head), written to `att` (`rows × heads · head_dim`).
+/// query heads share a key/value head, read once for the group), written to `att` (`rows ×
+/// heads · head_dim`). One task per (row, key/value head).
 #[expect(clippy::too_many_arguments, reason = "one layer's attention inputs, all distinct")]
 fn attention(
+    isa: Isa,
     rows: &[(usize, usize)],
     caches: &[&SeqCache],
     layer: usize,
@@ -198,37 +201,22 @@ fn attention(
     let group = nh / nkv;
     let scale = 1.0 / (hd as f32).sqrt();
     let one = |idx: usize, o: &mut [f32], scores: &mut Vec<f32>| {
-        let (r, head) = (idx / nh, idx % nh);
+        let (r, kv) = (idx / nkv, idx % nkv);
         let (s, pos) = rows[r];
         let (ks, vs) = caches[s].layer(layer);
-        let kv = head / group;
-        let qh = &q[r * nh * hd + head * hd..r * nh * hd + (head + 1) * hd];
-        scores.clear();
-        let mut max = f32::NEG_INFINITY;
-        for j in 0..=pos {
-            let sc = dot(qh, &ks[j * kvw + kv * hd..j * kvw + (kv + 1) * hd]) * scale;
-            max = max.max(sc);
-            scores.push(sc);
-        }
-        let mut sum = 0f32;
-        for sc in scores.iter_mut() {
-            *sc = (*sc - max).exp();
-            sum += *sc;
-        }
-        o.fill(0.0);
-        let inv = 1.0 / sum;
-        for (j, p) in scores.iter().enumerate() {
-            axpy(p * inv, &vs[j * kvw + kv * hd..j * kvw + (kv + 1) * hd], o);
-        }
+        let at = r * nh * hd + kv * group * hd;
+        let query =
+            Query { q: &q[at..at + group * hd], ks, vs, kvw, off: kv * hd, len: pos + 1, hd };
+        attend(isa, &query, scale, scores, o);
     };
     let work: usize = rows.iter().map(|&(_, pos)| (pos + 1) * nh * hd).sum();
     if work < PARALLEL_ATTENTION {
         let mut scores = Vec::new();
-        for (idx, o) in att.chunks_exact_mut(hd).enumerate() {
+        for (idx, o) in att.chunks_exact_mut(group * hd).enumerate() {
             one(idx, o, &mut scores);
         }
     } else {
-        att.par_chunks_mut(hd)
+        att.par_chunks_mut(group * hd)
             .enumerate()
             .for_each_init(Vec::new, |scores, (idx, o)| one(idx, o, scores));
     }

@@ -126,7 +126,7 @@ impl QuantLm {
         };
         let mut mat = |n: String| -> Result<QMatrix, LoadModelError> {
             let w = take(n.clone())?;
-            matrix(w, &n)
+            matrix(w, &n).map(|m| m.prepared(isa))
         };
         let embed_tokens = mat("model.embed_tokens.weight".into())?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
@@ -173,7 +173,7 @@ impl QuantLm {
             None
         } else {
             let w = take("lm_head.weight".into())?;
-            Some(matrix(w, "lm_head.weight")?)
+            Some(matrix(w, "lm_head.weight")?.prepared(isa))
         };
         Ok(Self { config, embed_tokens, layers, norm, lm_head, isa })
     }
@@ -223,6 +223,7 @@ impl QuantLm {
     /// where its rows are whole blocks of `ty`; the others, and the embedding, stay as they are.
     /// (`valley serve --quantize`: an f32 checkpoint served with 8-bit weights.)
     pub fn requantize(mut self, ty: GgmlType) -> Self {
+        let isa = self.isa;
         let convert = |m: &mut QMatrix| {
             if m.ty == ty || !m.cols.is_multiple_of(ty.block().0) {
                 return;
@@ -236,7 +237,9 @@ impl QuantLm {
                     return;
                 }
             }
-            *m = QMatrix::new(ty, m.rows, m.cols, bytes).expect("whole blocks of the right length");
+            *m = QMatrix::new(ty, m.rows, m.cols, bytes)
+                .expect("whole blocks of the right length")
+                .prepared(isa);
         };
         for l in &mut self.layers {
             for m in [

@@ -13,6 +13,9 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C (checked at run time).
     Avx2,
+    /// AVX2's kernels, and AVX-512 F/BW/VNNI ones for Q4_0, Q4_1 and Q8_0 matrices packed
+    /// sixteen rows at a time (`packed.rs`, `avx512.rs`; checked at run time).
+    Avx512,
 }
 
 impl Isa {
@@ -25,6 +28,12 @@ impl Isa {
                 && std::arch::is_x86_feature_detected!("fma")
                 && std::arch::is_x86_feature_detected!("f16c")
             {
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vnni")
+                {
+                    return Self::Avx512;
+                }
                 return Self::Avx2;
             }
         }
@@ -33,7 +42,7 @@ impl Isa {
 
     /// Whether `ty` has a SIMD kernel on this ISA (others fall back to the portable code).
     pub fn accelerates(self, ty: GgmlType) -> bool {
-        self == Self::Avx2
+        self != Self::Scalar
             && matches!(
                 ty,
                 GgmlType::F32
@@ -45,6 +54,11 @@ impl Isa {
                     | GgmlType::Q5K
                     | GgmlType::Q6K
             )
+    }
+
+    /// Whether a `[rows, _]` matrix of `ty` is packed for this ISA's matrix kernels.
+    pub fn packs(self, ty: GgmlType, rows: usize) -> bool {
+        self == Self::Avx512 && super::packed::packable(ty, rows)
     }
 }
 

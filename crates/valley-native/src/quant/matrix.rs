@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::dequant::dequantize;
 use super::dot::{Isa, rows_block};
+use super::packed::{self, GROUP};
 use super::quantize::{ActRow, QuantRows};
 use super::types::{ActKind, GgmlType};
 
@@ -19,6 +20,8 @@ pub struct QMatrix {
     pub cols: usize,
     row_bytes: usize,
     data: Vec<u8>,
+    /// Whether `data` is in the interleaved layout of `packed.rs` (whole groups of 16 rows).
+    packed: bool,
 }
 
 /// Why bytes cannot be a matrix of the given type and shape.
@@ -52,33 +55,56 @@ impl QMatrix {
                 expected: rows * row_bytes,
             });
         }
-        Ok(Self { ty, rows, cols, row_bytes, data })
+        Ok(Self { ty, rows, cols, row_bytes, data, packed: false })
     }
 
     /// An f32 matrix from row-major values.
     pub fn from_f32(rows: usize, cols: usize, values: &[f32]) -> Self {
         assert_eq!(values.len(), rows * cols, "bug: matrix shape; please report");
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        Self { ty: GgmlType::F32, rows, cols, row_bytes: cols * 4, data }
+        Self { ty: GgmlType::F32, rows, cols, row_bytes: cols * 4, data, packed: false }
     }
 
-    /// The bytes of row `r`.
-    pub fn row(&self, r: usize) -> &[u8] {
-        &self.data[r * self.row_bytes..(r + 1) * self.row_bytes]
+    /// The matrix in the layout `isa`'s kernels read fastest ([`Isa::packs`]: Q4_0, Q4_1 and
+    /// Q8_0 rows interleaved sixteen at a time for AVX-512 VNNI); others as they are. Same bytes,
+    /// same values: only the order of the bytes changes.
+    pub fn prepared(mut self, isa: Isa) -> Self {
+        if !self.packed && isa.packs(self.ty, self.rows) {
+            self.data = packed::pack(self.ty, self.rows, self.row_bytes, &self.data);
+            self.packed = true;
+        }
+        self
+    }
+
+    /// Whether the rows are held interleaved for the AVX-512 kernels.
+    pub fn is_packed(&self) -> bool {
+        self.packed
+    }
+
+    /// The bytes of row `r` in the file's layout (`buf` holds them when the rows are packed).
+    pub fn row<'a>(&'a self, r: usize, buf: &'a mut Vec<u8>) -> &'a [u8] {
+        if self.packed {
+            packed::unpack_row(self.ty, self.row_bytes, &self.data, r, buf);
+            buf
+        } else {
+            &self.data[r * self.row_bytes..(r + 1) * self.row_bytes]
+        }
     }
 
     /// Row `r` as f32 values (an embedding lookup).
     pub fn row_f32(&self, r: usize, out: &mut Vec<f32>) {
-        dequantize(self.ty, self.row(r), out);
+        let mut buf = Vec::new();
+        dequantize(self.ty, self.row(r, &mut buf), out);
     }
 
-    /// The matrix reordered by rows: new row `i` is old row `order[i]`.
+    /// The matrix reordered by rows: new row `i` is old row `order[i]` (in the file's layout).
     pub fn permute_rows(&self, order: &[usize]) -> Self {
         let mut data = Vec::with_capacity(self.data.len());
+        let mut buf = Vec::new();
         for &r in order {
-            data.extend_from_slice(self.row(r));
+            data.extend_from_slice(self.row(r, &mut buf));
         }
-        Self { data, ..self.clone() }
+        Self { data, rows: order.len(), packed: false, ..self.clone() }
     }
 
     /// Bytes held.
@@ -96,6 +122,9 @@ impl QMatrix {
         );
         let n = acts.rows;
         assert_eq!(out.len(), n * self.rows, "bug: matmul output shape; please report");
+        if self.packed {
+            return self.matmul_packed(isa, acts, out, scratch);
+        }
         let source = acts.source(self.ty.dot_partner());
         let rows: Vec<ActRow<'_>> = (0..n).map(|i| source.row(i)).collect();
         let threads = rayon::current_num_threads().max(1);
@@ -115,20 +144,86 @@ impl QMatrix {
             rows_block(isa, ty, w, rb, &rows, cols, o);
         });
         if n > 1 {
-            // the kernels' `[rows, n]` into `[n, rows]`; one output row per task for a prompt
-            // (a decoding batch's few rows are not worth waking the pool for)
-            let (rows, scratch) = (self.rows, &*scratch);
-            let transpose = |(i, o): (usize, &mut [f32])| {
-                for (r, v) in o.iter_mut().enumerate() {
-                    *v = scratch[r * n + i];
-                }
-            };
-            if n * rows >= PARALLEL_TRANSPOSE {
-                out.par_chunks_mut(rows).enumerate().for_each(transpose);
-            } else {
-                out.chunks_mut(rows).enumerate().for_each(transpose);
-            }
+            transpose(scratch, n, self.rows, out);
         }
+    }
+
+    /// [`Self::matmul`] of packed rows: the AVX-512 kernels take up to eight activation rows
+    /// per pass over a group of sixteen weight rows; another ISA (a caller's choice, or a test)
+    /// unpacks each task's rows and runs its own kernels on them.
+    fn matmul_packed(&self, isa: Isa, acts: &mut Acts, out: &mut [f32], scratch: &mut Vec<f32>) {
+        let (n, ty, cols, rb) = (acts.rows, self.ty, self.cols, self.row_bytes);
+        let Source::Quant(q) = acts.source(ty.dot_partner()) else {
+            unreachable!("bug: f32 activations for packed {}; please report", ty.name())
+        };
+        let nb = cols / 32;
+        // Q4_0 and Q8_0 take their nibbles / bytes unsigned: the kernels subtract 8 · Σa or
+        // 128 · Σa per block, the activations' integer block sums
+        let isum: Vec<i32> = if matches!(ty, GgmlType::Q4_0 | GgmlType::Q8_0) {
+            q.qs.chunks_exact(32).map(|b| b.iter().map(|&v| i32::from(v)).sum()).collect()
+        } else {
+            Vec::new()
+        };
+        let groups = self.rows / GROUP;
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = groups.div_ceil(threads * 4).max(1) * GROUP;
+        let target: &mut [f32] = if n == 1 {
+            out
+        } else {
+            scratch.clear();
+            scratch.resize(n * self.rows, 0.0);
+            scratch
+        };
+        let data = &self.data;
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx512 {
+            let rows: Vec<super::avx512::Act<'_>> = (0..n)
+                .map(|i| super::avx512::Act {
+                    d: &q.d[i * nb..(i + 1) * nb],
+                    s: if q.kind == Some(ActKind::Q8_1) { &q.s[i * nb..(i + 1) * nb] } else { &[] },
+                    isum: if isum.is_empty() { &[] } else { &isum[i * nb..(i + 1) * nb] },
+                    qs: &q.qs[i * cols..(i + 1) * cols],
+                })
+                .collect();
+            target.par_chunks_mut(chunk * n).enumerate().for_each(|(c, o)| {
+                let w = &data[c * chunk * rb..(c * chunk + o.len() / n) * rb];
+                super::avx512::rows_packed(ty, w, rb, &rows, o);
+            });
+            if n > 1 {
+                transpose(scratch, n, self.rows, out);
+            }
+            return;
+        }
+        let rows: Vec<ActRow<'_>> = (0..n).map(|i| q.row(i)).collect();
+        target.par_chunks_mut(chunk * n).enumerate().for_each(|(c, o)| {
+            let first = c * chunk;
+            let count = o.len() / n;
+            let mut w = Vec::with_capacity(count * rb);
+            let mut buf = Vec::new();
+            for r in first..first + count {
+                packed::unpack_row(ty, rb, data, r, &mut buf);
+                w.extend_from_slice(&buf);
+            }
+            rows_block(isa, ty, &w, rb, &rows, cols, o);
+        });
+        if n > 1 {
+            transpose(scratch, n, self.rows, out);
+        }
+    }
+}
+
+/// The kernels' `[rows, n]` into `[n, rows]`; one output row per task for a prompt (a decoding
+/// batch's few rows are not worth waking the pool for).
+fn transpose(scratch: &[f32], n: usize, rows: usize, out: &mut [f32]) {
+    let transpose = |(i, o): (usize, &mut [f32])| {
+        for (r, v) in o.iter_mut().enumerate() {
+            *v = scratch[r * n + i];
+        }
+    };
+    if n * rows >= PARALLEL_TRANSPOSE {
+        out.par_chunks_mut(rows).enumerate().for_each(transpose);
+    } else {
+        out.chunks_mut(rows).enumerate().for_each(transpose);
     }
 }
 
@@ -235,6 +330,55 @@ mod tests {
                         "{} row {r}: {got} vs f32 {exact}",
                         ty.name()
                     );
+                }
+            }
+        }
+    }
+
+    /// A packed matrix (`packed.rs`) gives the unpacked one's products: exactly under the
+    /// portable kernels (each task unpacks its rows), and up to float addition order under the
+    /// AVX-512 VNNI kernels where this CPU has them — for activation row counts that fill a
+    /// tile of eight, leave a remainder, or take one row.
+    #[test]
+    fn packed_matmul_agrees_with_unpacked() {
+        let mut rng = Rng::new(29);
+        let (rows, cols) = (48, 160);
+        // without AVX-512 VNNI only the portable path over packed rows can run here
+        let vnni = Isa::detect() == Isa::Avx512;
+        for ty in [GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0] {
+            let data: Vec<u8> = (0..rows).flat_map(|_| random_row(ty, cols, &mut rng)).collect();
+            let plain = QMatrix::new(ty, rows, cols, data).unwrap();
+            let packed = plain.clone().prepared(Isa::Avx512);
+            assert!(packed.is_packed() && !plain.clone().prepared(Isa::Avx2).is_packed());
+            let mut scratch = Vec::new();
+            for n in [1, 3, 8, 11] {
+                let x: Vec<f32> = (0..n * cols).map(|_| rng.normal() as f32).collect();
+                let run = |m: &QMatrix, isa: Isa, scratch: &mut Vec<f32>| {
+                    let mut acts = Acts::default();
+                    acts.set(&x, n, cols);
+                    let mut out = vec![0f32; n * rows];
+                    m.matmul(isa, &mut acts, &mut out, scratch);
+                    out
+                };
+                let want = run(&plain, Isa::Scalar, &mut scratch);
+                assert_eq!(run(&packed, Isa::Scalar, &mut scratch), want, "{} n {n}", ty.name());
+                if !vnni {
+                    continue;
+                }
+                let got = run(&packed, Isa::Avx512, &mut scratch);
+                let mut w = Vec::new();
+                for i in 0..n {
+                    for r in 0..rows {
+                        plain.row_f32(r, &mut w);
+                        let norm: f32 =
+                            w.iter().zip(&x[i * cols..]).map(|(a, b)| (a * b).abs()).sum();
+                        let (g, e) = (got[i * rows + r], want[i * rows + r]);
+                        assert!(
+                            (g - e).abs() <= 1e-5 * norm + 1e-6,
+                            "{} n {n} row {i},{r}: {g} vs {e}",
+                            ty.name()
+                        );
+                    }
                 }
             }
         }
