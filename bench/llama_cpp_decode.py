@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """llama.cpp's own decoding speed, without a server: the C library of llama-cpp-python driven
 through its ctypes bindings, one `llama_decode` per step, greedy sampling in C (no per-token
-Python work beyond the call). For each batch size B: B sequences each read the same prompt
-(prompt time not counted), then STEPS steps decode one token for every sequence together;
+Python work beyond the call). For each batch size B: B sequences each read a prompt of P token
+ids (sequence s: id i = (i * 7919 + s * 104729) mod vocab, the ids `examples/decode` uses; prompt
+time not counted), then STEPS steps decode the greedy token of every sequence together;
 tokens/s = B * STEPS / decode seconds. The reference that `examples/decode` (valley's engine,
-also without HTTP) is compared with, same GGUF, same threads. Prints one JSON object.
+also without HTTP) is compared with: same GGUF, same token ids, same threads. Prints one JSON
+object.
 
 Usage (with the llama.cpp server's Python, VALLEY_LLM_PYTHON):
-  llama_cpp_decode.py GGUF THREADS [STEPS] [BATCH ...]
+  llama_cpp_decode.py GGUF THREADS PROMPT_TOKENS STEPS BATCH [BATCH ...]
 """
 import ctypes
 import json
@@ -18,19 +20,16 @@ import llama_cpp as L
 
 
 def main():
-    path, threads = sys.argv[1], int(sys.argv[2])
-    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 128
-    batches = [int(b) for b in sys.argv[4:]] or [1, 8]
+    if len(sys.argv) < 6:
+        sys.exit(__doc__)
+    path, threads, n_prompt, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    batches = [int(b) for b in sys.argv[5:]]
     L.llama_backend_init()
     mp = L.llama_model_default_params()
     model = L.llama_model_load_from_file(path.encode(), mp)
     if not model:
         sys.exit(f"error: llama.cpp could not load {path}")
-    vocab = L.llama_model_get_vocab(model)
-    prompt = b"Write a Python function that returns the sum of the squares of a list of integers."
-    buf = (L.llama_token * 512)()
-    n_prompt = L.llama_tokenize(vocab, prompt, len(prompt), buf, 512, True, True)
-    tokens = list(buf[:n_prompt])
+    n_vocab = L.llama_vocab_n_tokens(L.llama_model_get_vocab(model))
     out = {"gguf": path, "threads": threads, "steps": steps, "prompt_tokens": n_prompt,
            "llama_cpp_python": L.__version__}
     for b in batches:
@@ -56,12 +55,14 @@ def main():
 
         n = 0
         for s in range(b):
-            for p, t in enumerate(tokens):
-                add(n, t, p, s, p == len(tokens) - 1)
+            for p in range(n_prompt):
+                add(n, (p * 7919 + s * 104729) % n_vocab, p, s, p == n_prompt - 1)
                 n += 1
         batch.n_tokens = n
+        p0 = time.perf_counter()
         if L.llama_decode(ctx, batch) != 0:
             sys.exit("error: llama_decode failed on the prompts")
+        out[f"batch_{b}_prompt_tokens_per_s"] = round(n / (time.perf_counter() - p0), 2)
         last = [L.llama_sampler_sample(smpl, ctx, (s + 1) * n_prompt - 1) for s in range(b)]
         t0 = time.perf_counter()
         for step in range(steps):

@@ -8,21 +8,29 @@
 #     server, same prompts, max_tokens and threads;
 #  3. continuous batching: aggregate tokens/s of `valley serve` with CONCURRENCY requests in
 #     flight against one at a time, same requests;
-#  4. teacher-forced greedy agreement with llama.cpp, for the engine and the f32 path;
-#  5. with QUANT=1: the engine's and the f32 path's logits against llama.cpp's own on copies of the
+#  4. the engines alone, no HTTP, no Python per token: valley's (`examples/decode`) against
+#     llama.cpp's C decode loop (bench/llama_cpp_decode.py through llama-cpp-python's bindings,
+#     greedy sampling in C), same GGUF, same token ids, same threads, batch 1 and CONCURRENCY
+#     sequences decoding together after PROMPT_TOKENS-token prompts;
+#  5. teacher-forced greedy agreement with llama.cpp, for the engine and the f32 path;
+#  6. with QUANT=1: the engine's and the f32 path's logits against llama.cpp's own on copies of the
 #     GGUF requantised by llama.cpp (Q8_0, Q4_0, Q5_1, Q4_K_M, Q5_K_M, Q6_K; bench/requantize.py,
 #     bench/quant_logits.py, with the llama.cpp server's Python, VALLEY_LLM_PYTHON).
 # Prints the three ratios at the end with the machine's load (the machine is shared: rerun when
 # the load is low). Needs: scripts/setup.sh (SmolLM2, the llama.cpp server) and a Python with
 # torch + transformers (TORCH_PYTHON, default: the engines' venv .cache/train-engines).
 #
-#   cargo build --release -p valley -p valley-native --example parity
-#   VALLEY=target/release/valley PARITY=target/release/examples/parity bash bench/native.sh
+#   cargo build --release -p valley --bin valley
+#   cargo build --release -p valley-native --example parity --example decode
+#   VALLEY=target/release/valley PARITY=target/release/examples/parity \
+#     DECODE=target/release/examples/decode bash bench/native.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f .cache/env.sh ] && . .cache/env.sh
 VALLEY="${VALLEY:-target/release/valley}"
 PARITY="${PARITY:-target/release/examples/parity}"
+DECODE="${DECODE:-target/release/examples/decode}"
+PROMPT_TOKENS="${PROMPT_TOKENS:-300}"
 TORCH_PYTHON="${TORCH_PYTHON:-.cache/train-engines/bin/python}"
 ROWS="${ROWS:-1}" SEQ="${SEQ:-512}" STEPS="${STEPS:-4}"
 PROMPTS="${PROMPTS:-4}" MAX_TOKENS="${MAX_TOKENS:-128}"
@@ -30,7 +38,7 @@ CONCURRENCY="${CONCURRENCY:-8}" REQUESTS="${REQUESTS:-8}"
 THREADS="${THREADS:-$(nproc)}"
 OUT=bench/out/native
 mkdir -p "$OUT"
-for f in "$VALLEY" "$PARITY" "$TORCH_PYTHON"; do
+for f in "$VALLEY" "$PARITY" "$DECODE" "$TORCH_PYTHON"; do
   [ -x "$f" ] || { echo "error: $f not found (see the header of $0)" >&2; exit 2; }
 done
 : "${VALLEY_SMOLLM2_GGUF:?run scripts/setup.d/70-smollm2.sh first}"
@@ -94,6 +102,24 @@ PYEOF
 )
 summary+=("$line (load $(load))")
 kill $pid 2>/dev/null || true
+
+echo "== the engines alone (no HTTP): $PROMPT_TOKENS-token prompts, $MAX_TOKENS greedy steps, 1 and $CONCURRENCY sequences, $THREADS threads (load $(load))"
+: "${VALLEY_LLM_PYTHON:?set by .cache/env.sh: the Python of the llama.cpp server}"
+ours=$(RAYON_NUM_THREADS="$THREADS" "$DECODE" "$VALLEY_SMOLLM2_GGUF" "$PROMPT_TOKENS" "$MAX_TOKENS" 1 "$CONCURRENCY")
+echo "$ours"
+theirs=$("$VALLEY_LLM_PYTHON" bench/llama_cpp_decode.py "$VALLEY_SMOLLM2_GGUF" "$THREADS" "$PROMPT_TOKENS" "$MAX_TOKENS" 1 "$CONCURRENCY" 2> "$OUT/llama_cpp_decode.log")
+echo "$theirs"
+line=$(python3 - "$ours" "$theirs" "$CONCURRENCY" <<'PYEOF'
+import json, sys
+ours = {d["sequences"]: d["tokens_per_s"] for d in map(json.loads, sys.argv[1].splitlines())}
+theirs, c = json.loads(sys.argv[2]), int(sys.argv[3])
+l1, lc = theirs["batch_1_tokens_per_s"], theirs[f"batch_{c}_tokens_per_s"]
+print(f"engines, no HTTP: batch-1 decode vs llama.cpp {ours[1] / l1:.2f}x ({ours[1]} vs {l1} tok/s); "
+      f"{c} sequences vs 1: valley {ours[c] / ours[1]:.2f}x ({ours[c]} tok/s), llama.cpp {lc / l1:.2f}x ({lc} tok/s); "
+      f"{c} sequences vs llama.cpp {ours[c] / lc:.2f}x")
+PYEOF
+)
+summary+=("$line (load $(load))")
 
 echo "== teacher-forced greedy agreement with llama.cpp (same GGUF; repeat penalty off)"
 python3 -c "import numpy" 2>/dev/null && py=python3 || py="$TORCH_PYTHON"

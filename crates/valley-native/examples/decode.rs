@@ -34,12 +34,14 @@ fn measure(model: &QuantLm, prompt: usize, steps: usize, sizes: &[usize]) {
     for &b in sizes {
         let mut caches: Vec<_> = (0..b).map(|_| model.new_cache()).collect();
         let (mut ws, mut logits) = (model.workspace(), Vec::new());
-        // distinct prompts, read one sequence at a time (prefill is not what is measured)
+        // distinct prompts, read one sequence at a time, timed apart from decoding
+        let p0 = Instant::now();
         for (s, cache) in caches.iter_mut().enumerate() {
             let ids: Vec<u32> =
                 (0..prompt as u32).map(|i| (i * 7919 + s as u32 * 104_729) % vocab).collect();
             model.forward(&mut [Step { cache, tokens: &ids }], &mut ws, &mut logits);
         }
+        let prompt_rate = (b * prompt) as f64 / p0.elapsed().as_secs_f64();
         let mut next: Vec<u32> = (0..b as u32).collect();
         let t0 = Instant::now();
         for _ in 0..steps {
@@ -58,7 +60,7 @@ fn measure(model: &QuantLm, prompt: usize, steps: usize, sizes: &[usize]) {
         let seconds = t0.elapsed().as_secs_f64();
         let tokens = (b * steps) as f64;
         println!(
-            "{{\"sequences\": {b}, \"prompt_tokens\": {prompt}, \"steps\": {steps}, \"seconds\": {seconds:.3}, \"tokens_per_s\": {:.1}, \"threads\": {}}}",
+            "{{\"sequences\": {b}, \"prompt_tokens\": {prompt}, \"prompt_tokens_per_s\": {prompt_rate:.1}, \"steps\": {steps}, \"seconds\": {seconds:.3}, \"tokens_per_s\": {:.1}, \"threads\": {}}}",
             tokens / seconds,
             rayon::current_num_threads()
         );

@@ -5,14 +5,15 @@
 //! multiple of 16: on a decoding batch, attention is the work that does not batch (each row
 //! reads its own cache), so its speed bounds what several sequences at once can gain.
 
-use super::ops::{axpy, dot};
+use super::kv::{TILE, key_at};
+use super::ops::axpy;
 use crate::quant::Isa;
 
 /// One row's heads of one key/value group.
 pub(super) struct Query<'a> {
     /// The group's query heads, `group · hd` values.
     pub q: &'a [f32],
-    /// Cached keys and values, `len · kvw` each.
+    /// Cached keys (in tiles of 16 positions, [`key_at`]) and values (`len · kvw`).
     pub ks: &'a [f32],
     pub vs: &'a [f32],
     /// Values per cached position, and where this group's head starts in them.
@@ -46,8 +47,9 @@ pub(super) fn attend(isa: Isa, a: &Query<'_>, scale: f32, scores: &mut Vec<f32>,
     for g in 0..group {
         let qh = &a.q[g * a.hd..(g + 1) * a.hd];
         for (j, s) in scores[g * a.len..(g + 1) * a.len].iter_mut().enumerate() {
-            let k = &a.ks[j * a.kvw + a.off..j * a.kvw + a.off + a.hd];
-            *s = dot(qh, k) * scale;
+            let dot: f32 =
+                qh.iter().enumerate().map(|(d, x)| x * a.ks[key_at(j, a.off + d, a.kvw)]).sum();
+            *s = dot * scale;
         }
     }
     softmax_rows(scores, a.len);
@@ -84,7 +86,7 @@ fn softmax_rows(scores: &mut [f32], len: usize) {
 mod simd {
     use std::arch::x86_64::*;
 
-    use super::Query;
+    use super::{Query, TILE};
 
     fn at16(b: &[f32], at: usize) -> &[f32; 16] {
         b[at..at + 16].try_into().expect("16 values")
@@ -97,23 +99,29 @@ mod simd {
         unsafe { _mm512_loadu_ps(b.as_ptr()) }
     }
 
-    /// `scores[g · len + j] = q_g · k_j · scale`.
+    /// `scores[g · len + j] = q_g · k_j · scale`, sixteen positions (one key tile) at a time:
+    /// per channel, the query value broadcast times the tile's sixteen keys of that channel.
     #[target_feature(enable = "avx512f")]
     pub(super) fn scores(a: &Query<'_>, scale: f32, scores: &mut [f32]) {
-        let c = a.hd / 16;
+        let tile_len = TILE * a.kvw;
         for (g, row) in scores.chunks_exact_mut(a.len).enumerate() {
             let q = &a.q[g * a.hd..(g + 1) * a.hd];
-            for (j, s) in row.iter_mut().enumerate() {
-                let base = j * a.kvw + a.off;
-                let mut acc = _mm512_setzero_ps();
-                for t in 0..c {
-                    acc = _mm512_fmadd_ps(
-                        load(at16(q, 16 * t)),
-                        load(at16(a.ks, base + 16 * t)),
-                        acc,
-                    );
+            for (t, out) in row.chunks_mut(TILE).enumerate() {
+                let keys = &a.ks[t * tile_len + a.off * TILE..t * tile_len + (a.off + a.hd) * TILE];
+                // four accumulators: the channels' multiply-adds do not wait on each other
+                let mut acc = [_mm512_setzero_ps(); 4];
+                for (d, &x) in q.iter().enumerate() {
+                    let k = load(at16(keys, d * TILE));
+                    acc[d % 4] = _mm512_fmadd_ps(_mm512_set1_ps(x), k, acc[d % 4]);
                 }
-                *s = _mm512_reduce_add_ps(acc) * scale;
+                let sum =
+                    _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+                let mut s = [0f32; TILE];
+                // SAFETY: 16 writable floats (an array); unaligned store.
+                unsafe {
+                    _mm512_storeu_ps(s.as_mut_ptr(), _mm512_mul_ps(sum, _mm512_set1_ps(scale)))
+                };
+                out.copy_from_slice(&s[..out.len()]);
             }
         }
     }
@@ -159,10 +167,14 @@ mod tests {
     #[test]
     fn simd_attention_agrees_with_portable() {
         let mut rng = Rng::new(17);
-        for (group, hd, nkv, len) in [(1, 64, 1, 1), (3, 64, 3, 37), (4, 32, 2, 130)] {
+        for (group, hd, nkv, len) in [(1, 64, 1, 1), (3, 64, 3, 37), (4, 32, 2, 130_usize)] {
             let kvw = nkv * hd;
             let q: Vec<f32> = (0..group * hd).map(|_| rng.normal() as f32).collect();
-            let ks: Vec<f32> = (0..len * kvw).map(|_| rng.normal() as f32).collect();
+            let keys: Vec<f32> = (0..len * kvw).map(|_| rng.normal() as f32).collect();
+            let mut ks = vec![f32::NAN; len.div_ceil(TILE) * TILE * kvw];
+            for (i, k) in keys.iter().enumerate() {
+                ks[key_at(i / kvw, i % kvw, kvw)] = *k;
+            }
             let vs: Vec<f32> = (0..len * kvw).map(|_| rng.normal() as f32).collect();
             let a = Query { q: &q, ks: &ks, vs: &vs, kvw, off: (nkv - 1) * hd, len, hd };
             let (mut s, mut want, mut got) =
