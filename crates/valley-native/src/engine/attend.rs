@@ -86,7 +86,8 @@ fn softmax_rows(scores: &mut [f32], len: usize) {
 mod simd {
     use std::arch::x86_64::*;
 
-    use super::{Query, TILE};
+    use crate::engine::attend::Query;
+    use crate::engine::kv::TILE;
 
     fn at16(b: &[f32], at: usize) -> &[f32; 16] {
         b[at..at + 16].try_into().expect("16 values")
