@@ -5,7 +5,7 @@
 //! multiple of 16: on a decoding batch, attention is the work that does not batch (each row
 //! reads its own cache), so its speed bounds what several sequences at once can gain.
 
-use super::kv::{TILE, key_at};
+use super::kv::key_at;
 use super::ops::axpy;
 use crate::quant::Isa;
 
@@ -160,6 +160,7 @@ mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::kv::TILE;
     use crate::rng::Rng;
 
     /// The AVX-512 version gives the portable one's attention (up to float addition order) for
