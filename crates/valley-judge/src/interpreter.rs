@@ -99,7 +99,18 @@ impl Interpreter {
                 (name, status)
             })
             .collect();
-        Ok(Self { executable: probe.executable, version: probe.version, roots, modules })
+        // started as the sandbox sees it: the folder with every link resolved (only canonical
+        // roots are bound, so a path through a linked folder does not exist in there), the name
+        // kept (a virtual environment's `python` finds its pyvenv.cfg beside the path it was
+        // started by, not beside the interpreter it links to)
+        let executable = match (
+            probe.executable.parent().and_then(|d| d.canonicalize().ok()),
+            probe.executable.file_name(),
+        ) {
+            (Some(dir), Some(name)) => dir.join(name),
+            _ => probe.executable,
+        };
+        Ok(Self { executable, version: probe.version, roots, modules })
     }
 }
 

@@ -87,6 +87,32 @@ fn a_virtual_environment_under_tmp_judges_inside_the_sandbox() {
     assert!(judge.environment().packages.iter().any(|p| p.module == "numpy" && p.found.is_none()));
 }
 
+/// An interpreter reached through a linked folder (a checkout or home directory behind a
+/// symlink, common on clusters) starts inside the sandbox, which binds only canonical paths.
+#[test]
+fn a_virtual_environment_behind_a_linked_folder_judges_inside_the_sandbox() {
+    let Some((dir, python)) = valley_test::python_without_numpy() else { return };
+    let links = tempfile::tempdir().unwrap();
+    let link = links.path().join("linked");
+    std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+    let via = link.join(Path::new(&python).strip_prefix(dir.path()).unwrap());
+    let python = via.to_str().unwrap().to_owned();
+    let config = JudgeConfig { profile: Profile::Strict, jobs: 1, python, ..Default::default() };
+    let judge = match config.init() {
+        Ok(j) => j,
+        Err(e @ JudgeError::Sandbox(_)) => return skip(&e),
+        Err(e) => panic!("{e}"),
+    };
+    let problem = add_problem();
+    let task = Task {
+        candidate_id: "ok".into(),
+        code: Some("a, b = map(int, input().split())\nprint(a + b)".into()),
+        problem: &problem,
+    };
+    let records = judge.run(&[task], &|_| {});
+    assert_eq!(records[0].verdict, Verdict::Accepted, "{records:#?}");
+}
+
 #[test]
 fn under_the_declared_environment_numpy_programs_pass_and_missing_modules_stay_failures() {
     let Some(python) = valley_test::judge_python() else { return };
