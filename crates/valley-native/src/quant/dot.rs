@@ -19,8 +19,9 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The best this CPU runs (AVX2 + FMA + F16C on x86-64, otherwise the portable code).
-    /// `VALLEY_NATIVE_ISA=scalar` is honoured by the binary, not here: callers pass it in.
+    /// The best this CPU runs: AVX-512 F/BW/VNNI (with AVX2 + FMA + F16C) or AVX2 + FMA + F16C on
+    /// x86-64, otherwise the portable code.
+    /// Callers that want another (tests, comparisons) pass it to `QuantLm::load` themselves.
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
