@@ -196,10 +196,7 @@ pub fn teacher_traces(config: &TracesConfig) -> Result<TracesOutcome, ImportErro
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };
     let manifest_path = manifest_path_for(&config.out);
-    let mi = set.create(&manifest_path)?;
-    let text = serde_json::to_vec_pretty(&manifest).expect("bug: a manifest always serialises");
-    set.file(mi).write_line(&text)?;
-    set.commit()?;
+    set.commit_with_manifest(&manifest_path, &manifest)?;
     Ok(TracesOutcome { manifest, manifest_path, filter })
 }
 

@@ -100,6 +100,7 @@ fn both_engines_train_the_same_curve() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (ours, _) = losses::<Backprop>(a.path(), None, false, ());
     let (burn, _) = losses::<Autodiff<CpuTrain>>(b.path(), None, false, Default::default());
+    assert!(!ours.is_empty() && ours.len() == burn.len(), "{} vs {} steps", ours.len(), burn.len());
     for (k, (x, y)) in ours.iter().zip(&burn).enumerate() {
         assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "step {}: {x} vs {y}", k + 1);
     }

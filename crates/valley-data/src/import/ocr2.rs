@@ -328,10 +328,7 @@ pub fn import_ocr2(config: &Ocr2Config) -> Result<Ocr2Outcome, ImportError> {
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };
     let manifest_path = out.join("manifest.json");
-    let mi = set.create(&manifest_path)?;
-    let text = serde_json::to_vec_pretty(&manifest).expect("bug: a manifest always serialises");
-    set.file(mi).write_line(&text)?;
-    set.commit()?;
+    set.commit_with_manifest(&manifest_path, &manifest)?;
     Ok(Ocr2Outcome { manifest, manifest_path })
 }
 

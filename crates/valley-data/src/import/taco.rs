@@ -134,10 +134,7 @@ pub fn import_taco(config: &TacoConfig) -> Result<TacoOutcome, ImportError> {
         valley_version: env!("CARGO_PKG_VERSION").into(),
     };
     let manifest_path = manifest_path_for(&config.out);
-    let mi = set.create(&manifest_path)?;
-    let text = serde_json::to_vec_pretty(&manifest).expect("bug: a manifest always serialises");
-    set.file(mi).write_line(&text)?;
-    set.commit()?;
+    set.commit_with_manifest(&manifest_path, &manifest)?;
     Ok(TacoOutcome { manifest, manifest_path })
 }
 

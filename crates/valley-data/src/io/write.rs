@@ -194,6 +194,20 @@ impl OutputSet {
     pub fn commit(self) -> Result<Vec<PathBuf>, WriteDatasetError> {
         self.files.into_iter().map(StagedFile::commit).collect()
     }
+
+    /// Stages `manifest` as pretty JSON at `path`, the record of what the set holds, and commits
+    /// it with every output, last (a manifest never lands without its files).
+    pub fn commit_with_manifest<T: Serialize>(
+        mut self,
+        path: &Path,
+        manifest: &T,
+    ) -> Result<Vec<PathBuf>, WriteDatasetError> {
+        let mut text =
+            serde_json::to_vec_pretty(manifest).expect("bug: a manifest always serialises");
+        text.push(b'\n');
+        self.write(path, &text)?;
+        self.commit()
+    }
 }
 
 #[cfg(test)]

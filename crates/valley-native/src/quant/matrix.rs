@@ -131,13 +131,7 @@ impl QMatrix {
         // enough chunks to balance threads that other work delays, few enough to stay cheap
         let chunk = self.rows.div_ceil(threads * 8).max(4);
         let (ty, cols, rb) = (self.ty, self.cols, self.row_bytes);
-        let target: &mut [f32] = if n == 1 {
-            out
-        } else {
-            scratch.clear();
-            scratch.resize(n * self.rows, 0.0);
-            scratch
-        };
+        let target = kernel_output(n, self.rows, out, scratch);
         target.par_chunks_mut(chunk * n).enumerate().for_each(|(c, o)| {
             let first = c * chunk;
             let w = &self.data[first * rb..(first + o.len() / n) * rb];
@@ -157,23 +151,10 @@ impl QMatrix {
             unreachable!("bug: f32 activations for packed {}; please report", ty.name())
         };
         let nb = cols / 32;
-        // Q4_0 and Q8_0 take their nibbles / bytes unsigned: the kernels subtract 8 · Σa or
-        // 128 · Σa per block, the activations' integer block sums
-        let isum: Vec<i32> = if matches!(ty, GgmlType::Q4_0 | GgmlType::Q8_0) {
-            q.qs.chunks_exact(32).map(|b| b.iter().map(|&v| i32::from(v)).sum()).collect()
-        } else {
-            Vec::new()
-        };
         let groups = self.rows / GROUP;
         let threads = rayon::current_num_threads().max(1);
         let chunk = groups.div_ceil(threads * 4).max(1) * GROUP;
-        let target: &mut [f32] = if n == 1 {
-            out
-        } else {
-            scratch.clear();
-            scratch.resize(n * self.rows, 0.0);
-            scratch
-        };
+        let target = kernel_output(n, self.rows, out, scratch);
         let data = &self.data;
         #[cfg(target_arch = "x86_64")]
         if isa == Isa::Avx512 {
@@ -181,7 +162,7 @@ impl QMatrix {
                 .map(|i| super::avx512::Act {
                     d: &q.d[i * nb..(i + 1) * nb],
                     s: if q.kind == Some(ActKind::Q8_1) { &q.s[i * nb..(i + 1) * nb] } else { &[] },
-                    isum: if isum.is_empty() { &[] } else { &isum[i * nb..(i + 1) * nb] },
+                    isum: if q.isum.is_empty() { &[] } else { &q.isum[i * nb..(i + 1) * nb] },
                     qs: &q.qs[i * cols..(i + 1) * cols],
                 })
                 .collect();
@@ -210,6 +191,22 @@ impl QMatrix {
             transpose(scratch, n, self.rows, out);
         }
     }
+}
+
+/// Where the kernels write their `[rows, n]` products: `out` itself for one activation row,
+/// else `scratch` (then [`transpose`]d into `out`).
+fn kernel_output<'a>(
+    n: usize,
+    rows: usize,
+    out: &'a mut [f32],
+    scratch: &'a mut Vec<f32>,
+) -> &'a mut [f32] {
+    if n == 1 {
+        return out;
+    }
+    scratch.clear();
+    scratch.resize(n * rows, 0.0);
+    scratch
 }
 
 /// The kernels' `[rows, n]` into `[n, rows]`; one output row per task for a prompt (a decoding

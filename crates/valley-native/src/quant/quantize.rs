@@ -19,6 +19,9 @@ pub struct QuantRows {
     pub s: Vec<f32>,
     /// Q8_K only: per 16 values, the sum of the quants.
     pub bsums: Vec<i16>,
+    /// Q8_0 only: per block, the sum of the quants (the packed kernels take Q4_0's nibbles and
+    /// Q8_0's bytes unsigned and subtract `8 · Σq` or `128 · Σq`).
+    pub isum: Vec<i32>,
     pub qs: Vec<i8>,
 }
 
@@ -68,6 +71,11 @@ impl QuantRows {
                 .for_each(|(((x, q), (d, s)), b)| quantize_row(kind, x, q, d, s, b));
         } else {
             work.for_each(|(((x, q), (d, s)), b)| quantize_row(kind, x, q, d, s, b));
+        }
+        self.isum.clear();
+        if kind == ActKind::Q8_0 {
+            let sum = |b: &[i8]| b.iter().map(|&v| i32::from(v)).sum::<i32>();
+            self.isum.extend(self.qs.chunks_exact(per).map(sum));
         }
     }
 

@@ -47,8 +47,6 @@ pub(crate) fn ocr2(args: ImportOcr2Args) -> anyhow::Result<u8> {
     if let Some(t) = m.outputs.get("traces") {
         human.push_str(&format!("{} traces (OCR2's R1 responses) in {}\n", t.rows, t.path));
     }
-    human.push_str(&left_out_lines(m));
-    human.push_str(&format!("manifest: {}", outcome.manifest_path.display()));
     let summary = json!({
         "out": args.out,
         "manifest": outcome.manifest_path,
@@ -59,15 +57,13 @@ pub(crate) fn ocr2(args: ImportOcr2Args) -> anyhow::Result<u8> {
         "left_out": m.left_out,
         "settings": m.settings,
     });
-    printer::summary(args.json, &summary, &human)?;
-    if questions == 0 {
-        return Err(anyhow::Error::new(CheckFailed(format!(
+    finish(args.json, &summary, human, m, &outcome.manifest_path, questions, || {
+        format!(
             "no question could be filled from {} OCR2 rows (see {})",
             m.input_rows,
             outcome.manifest_path.display()
-        ))));
-    }
-    Ok(exit::SUCCESS)
+        )
+    })
 }
 
 pub(crate) fn taco(args: ImportTacoArgs) -> anyhow::Result<u8> {
@@ -85,13 +81,11 @@ pub(crate) fn taco(args: ImportTacoArgs) -> anyhow::Result<u8> {
     let outcome = import_taco(&config).context("cannot import TACO")?;
     let m = &outcome.manifest;
     let problems = m.outputs.get("problems").map_or(0, |o| o.rows);
-    let mut human = format!(
+    let human = format!(
         "{problems} TACO {split} problems (ids taco/{split}/<index>) from {} rows into {}\n",
         m.input_rows,
         args.out.display()
     );
-    human.push_str(&left_out_lines(m));
-    human.push_str(&format!("manifest: {}", outcome.manifest_path.display()));
     let summary = json!({
         "out": args.out,
         "manifest": outcome.manifest_path,
@@ -100,15 +94,13 @@ pub(crate) fn taco(args: ImportTacoArgs) -> anyhow::Result<u8> {
         "left_out": m.left_out,
         "settings": m.settings,
     });
-    printer::summary(args.json, &summary, &human)?;
-    if problems == 0 {
-        return Err(anyhow::Error::new(CheckFailed(format!(
+    finish(args.json, &summary, human, m, &outcome.manifest_path, problems, || {
+        format!(
             "no TACO row could be used out of {} (see {})",
             m.input_rows,
             outcome.manifest_path.display()
-        ))));
-    }
-    Ok(exit::SUCCESS)
+        )
+    })
 }
 
 pub(crate) fn lcb(args: ImportLcbArgs) -> anyhow::Result<u8> {
@@ -126,8 +118,6 @@ pub(crate) fn lcb(args: ImportLcbArgs) -> anyhow::Result<u8> {
     for (p, n) in &done.platforms {
         human.push_str(&format!("  {p:<12} {n}\n"));
     }
-    human.push_str(&left_out_lines(m));
-    human.push_str(&format!("manifest: {}", done.manifest_path.display()));
     let summary = json!({
         "out": args.out,
         "manifest": done.manifest_path,
@@ -137,12 +127,27 @@ pub(crate) fn lcb(args: ImportLcbArgs) -> anyhow::Result<u8> {
         "platforms": done.platforms,
         "left_out": m.left_out,
     });
-    printer::summary(args.json, &summary, &human)?;
-    if done.problems == 0 {
-        return Err(anyhow::Error::new(CheckFailed(format!(
-            "no LiveCodeBench problem kept out of {} rows",
-            m.input_rows
-        ))));
+    finish(args.json, &summary, human, m, &done.manifest_path, done.problems, || {
+        format!("no LiveCodeBench problem kept out of {} rows", m.input_rows)
+    })
+}
+
+/// Prints an import's summary (the human one ending with the rows left out and the manifest's
+/// path) and fails the check when it kept nothing (`none` says so).
+fn finish(
+    json: bool,
+    summary: &serde_json::Value,
+    mut human: String,
+    m: &ImportManifest,
+    manifest_path: &std::path::Path,
+    kept: u64,
+    none: impl FnOnce() -> String,
+) -> anyhow::Result<u8> {
+    human.push_str(&left_out_lines(m));
+    human.push_str(&format!("manifest: {}", manifest_path.display()));
+    printer::summary(json, summary, &human)?;
+    if kept == 0 {
+        return Err(anyhow::Error::new(CheckFailed(none())));
     }
     Ok(exit::SUCCESS)
 }
