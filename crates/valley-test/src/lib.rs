@@ -24,6 +24,9 @@
 //! - [`judge_python`]: the judge's declared Python environment that setup made, or a skip;
 //!   [`python_without_numpy`]: one the judge must refuse.
 //!
+//! - [`train_python`]: the training engines' Python that setup made, or a skip that says why the
+//!   setup did not make it.
+//!
 //! ```
 //! use valley_test::{FakeOpenAi, FakeConfig};
 //! let server = FakeOpenAi::start(FakeConfig::default())?;
@@ -38,6 +41,7 @@ mod fake_openai;
 pub mod gate;
 mod golden;
 mod judge_env;
+mod train_env;
 
 pub use cli::{read_jsonl, run_bin, write_jsonl};
 pub use engine::{
@@ -45,6 +49,7 @@ pub use engine::{
 };
 pub use golden::{BLESS, assert_golden, eval_outputs};
 pub use judge_env::{JUDGE_PYTHON_ENV, judge_python, python_without_numpy};
+pub use train_env::{TRAIN_PYTHON_ENV, train_python};
 
 pub use fake_hub::{FakeHub, FakeRepo};
 pub use fake_openai::{FakeConfig, FakeOpenAi, fake_response};

@@ -43,9 +43,7 @@ fn read_f32(path: &Path) -> Vec<f32> {
 
 #[test]
 fn transformers_5_checkpoints_give_transformers_logits() {
-    let Some(python) =
-        valley_test::gate::env("VALLEY_TRAIN_PYTHON", "scripts/setup.d/65-train-engines.sh")
-    else {
+    let Some(python) = valley_test::train_python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -134,9 +134,7 @@ fn slurm_cpu_job_completes() {
     let Some(_) = valley_test::gate::env("VALLEY_SLURM", "scripts/setup.d/70-slurm.sh") else {
         return;
     };
-    let Some(python) =
-        valley_test::gate::env("VALLEY_TRAIN_PYTHON", "scripts/setup.d/65-train-engines.sh")
-    else {
+    let Some(python) = valley_test::train_python() else {
         return;
     };
     let Some(tokenizer) = qwen_tokenizer() else { return };

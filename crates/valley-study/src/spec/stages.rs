@@ -153,6 +153,23 @@ impl Default for GenerateSpec {
     }
 }
 
+impl GenerateSpec {
+    /// Why this sampling will not repeat from one run of the study to the next, when it will
+    /// not: a temperature above 0 without a seed, so each server draws its own (valley's own
+    /// server seeds an unseeded request by its order of arrival, which concurrent sampling does
+    /// not keep; vLLM and SGLang seed it at random).
+    pub fn unseeded(&self) -> Option<String> {
+        (self.temperature > 0.0 && self.seed.is_none()).then(|| {
+            format!(
+                "[generate] samples at temperature {} without a seed: a rerun of the study \
+                 draws other samples (and another pass@1); set `seed` in [generate] to request \
+                 sample i of every problem with seed + i",
+                self.temperature
+            )
+        })
+    }
+}
+
 /// The engines `[generate] engine` names (those of `valley generate --engine`).
 pub(crate) const ENGINES: [&str; 4] = ["vllm", "sglang", "llama.cpp", "valley"];
 
@@ -294,4 +311,20 @@ fn default_mfu() -> f64 {
 
 fn default_decode_mfu() -> f64 {
     0.05
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GenerateSpec;
+
+    #[test]
+    fn sampling_above_temperature_0_without_a_seed_is_named() {
+        let spec = |toml: &str| toml::from_str::<GenerateSpec>(toml).unwrap();
+        let warning = spec("temperature = 0.2").unseeded().unwrap();
+        assert!(warning.contains("temperature 0.2 without a seed"), "{warning}");
+        assert_eq!(spec("temperature = 0.2\nseed = 2025").unseeded(), None);
+        assert_eq!(spec("temperature = 0.0").unseeded(), None);
+        // LiveCodeBench's default temperature is above 0
+        assert!(spec("").unseeded().is_some());
+    }
 }

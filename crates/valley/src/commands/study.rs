@@ -94,6 +94,9 @@ pub(crate) fn run(args: StudyRunArgs) -> anyhow::Result<u8> {
         bail!("--jobs: expected at least 1");
     }
     crate::commands::judge_env::check_study(&study)?;
+    if let Some(w) = study.spec.spec.generate.unseeded() {
+        tracing::warn!("{w}");
+    }
     let summary = study.run(&options, &mut progress(false)).context("cannot run the study")?;
     let human = format!(
         "{}: {} steps, {} already done, {} run now, {} failed, {} blocked, {} ({} backend)\n  outputs in {}\n",
@@ -214,7 +217,7 @@ fn dry_run(study: &Study, json: bool) -> anyhow::Result<u8> {
         b.samples_total.map_or_else(unknown, |p| p.to_string()),
         b.generate_steps,
     );
-    if let Some(m) = &b.mismatch {
+    for m in b.mismatch.iter().cloned().chain(study.spec.spec.generate.unseeded()) {
         if json {
             // the human lines are not printed
             tracing::warn!("{m}");
