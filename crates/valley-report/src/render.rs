@@ -5,6 +5,7 @@
 mod csv;
 mod decomposition;
 mod format;
+mod frame;
 mod html;
 mod latex;
 mod markdown;

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 use super::format::{opt, size_label};
-use super::svg::{BOTTOM, H, LEFT, TOP, W, xml};
+use super::frame::{Frame, W};
+use super::svg::{BOTTOM, LEFT, TOP};
 use crate::analysis::{Analysis, Provenance};
 use crate::valley::{CurvePoint, StudentFit};
 
@@ -159,6 +160,7 @@ pub fn decomposition_csv(analysis: &Analysis) -> Option<String> {
 
 /// The plot's right edge: the legend sits beside it.
 const RIGHT: f64 = W - 170.0;
+const FRAME: Frame = Frame { left: LEFT, right: RIGHT, top: TOP, bottom: BOTTOM };
 
 /// The figure of `f`: one stacked bar per run (baseline first, then by size), the four shares
 /// from the bottom up, a tick for pass@1 under after-think when given; `None` when no run of
@@ -172,31 +174,11 @@ pub fn decomposition_svg(f: &StudentFit, provenance: &Provenance) -> Option<Stri
     let width = (slot * 0.6).min(80.0);
     let py = |y: f64| BOTTOM - y * (BOTTOM - TOP);
     let mut s = String::new();
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="DejaVu Sans, sans-serif" font-size="13">
-<!-- {} -->
-<title>{}: where the samples ended</title>
-<rect width="{W}" height="{H}" fill="#ffffff"/>
-<text x="{LEFT}" y="26" font-size="17" font-weight="bold">{}: where the samples ended</text>
-<text x="{LEFT}" y="46" font-size="12" fill="#444444">{}</text>
-"##,
-        xml(&provenance.line()),
-        xml(&f.label),
-        xml(&f.label),
-        xml(&subtitle(f))
-    );
+    let title = format!("{}: where the samples ended", f.label);
+    FRAME.open(&mut s, provenance, &title, &title, (&subtitle(f), 12));
     for k in 0..=5 {
         let y = f64::from(k) * 0.2;
-        let _ = write!(
-            s,
-            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{RIGHT}" y2="{0:.1}" stroke="#e6e6e6"/>
-<text x="{1}" y="{2:.1}" text-anchor="end" fill="#333333">{y:.1}</text>
-"##,
-            py(y),
-            LEFT - 8.0,
-            py(y) + 4.5
-        );
+        FRAME.y_grid(&mut s, py(y), &format!("{y:.1}"));
     }
     for (i, p) in bars.iter().enumerate() {
         let x = LEFT + slot * (i as f64 + 0.5);
@@ -243,17 +225,7 @@ pub fn decomposition_svg(f: &StudentFit, provenance: &Provenance) -> Option<Stri
             );
         }
     }
-    let _ = write!(
-        s,
-        r##"<line x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}" stroke="#333333"/>
-<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{BOTTOM}" stroke="#333333"/>
-<text x="{0}" y="{1}" text-anchor="middle" fill="#222222">training examples</text>
-<text transform="translate(20 {2}) rotate(-90)" text-anchor="middle" fill="#222222">share of samples</text>
-"##,
-        (LEFT + RIGHT) / 2.0,
-        H - 26.0,
-        (TOP + BOTTOM) / 2.0
-    );
+    FRAME.axes(&mut s, "training examples", "share of samples");
     // legend, right of the plot, top to bottom in stacking order reversed (as the bars read)
     let lx = RIGHT + 16.0;
     for (k, (_, name, colour)) in PARTS.iter().rev().enumerate() {

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::format::{interval, opt, paired_cells, relative, signed, size_label, versus};
+use super::frame::xml;
 use super::markdown::fit_sentence;
-use super::svg::xml;
 use crate::analysis::{Analysis, Figure, Provenance, StudentFigures};
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::format::size_label;
-use super::svg::{H, W, xml};
+use super::frame::{Frame, H, W};
 use crate::analysis::Provenance;
 use crate::valley::{CurvePoint, StudentFit};
 
@@ -14,6 +14,7 @@ const LEFT: f64 = 72.0;
 const RIGHT: f64 = W - 28.0;
 const TOP: f64 = 78.0;
 const BOTTOM: f64 = H - 64.0;
+const FRAME: Frame = Frame { left: LEFT, right: RIGHT, top: TOP, bottom: BOTTOM };
 const COMPLETION: &str = "#1f5fa8";
 const THINK: &str = "#c8381e";
 
@@ -64,56 +65,25 @@ pub fn rates_svg(fit: &StudentFit, provenance: &Provenance) -> Option<String> {
     let py = |y: f64| BOTTOM - y * (BOTTOM - TOP);
 
     let mut s = String::new();
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="DejaVu Sans, sans-serif" font-size="13">
-<!-- {} -->
-<title>{}: completion and think-tag rates by training examples</title>
-<rect width="{W}" height="{H}" fill="#ffffff"/>
-<text x="{LEFT}" y="26" font-size="17" font-weight="bold">{}: completion and think-tag rates</text>
-<text x="{LEFT}" y="46" font-size="13" fill="#444444">{}</text>
-"##,
-        xml(&provenance.line()),
-        xml(&fit.label),
-        xml(&fit.label),
-        xml(&subtitle(fit))
+    FRAME.open(
+        &mut s,
+        provenance,
+        &format!("{}: completion and think-tag rates by training examples", fit.label),
+        &format!("{}: completion and think-tag rates", fit.label),
+        (&subtitle(fit), 13),
     );
     // grid and y ticks: rates are shares, 0 to 1
     for k in 0..=5 {
         let y = f64::from(k) / 5.0;
-        let _ = write!(
-            s,
-            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{RIGHT}" y2="{0:.1}" stroke="#e6e6e6"/>
-<text x="{1}" y="{2:.1}" text-anchor="end" fill="#333333">{y:.1}</text>
-"##,
-            py(y),
-            LEFT - 8.0,
-            py(y) + 4.5
-        );
+        FRAME.y_grid(&mut s, py(y), &format!("{y:.1}"));
     }
     for p in &runs {
-        let x = px(x_of(p));
-        let _ = write!(
-            s,
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{BOTTOM}" stroke="#f0f0f0"/>
-<line x1="{x:.1}" y1="{BOTTOM}" x2="{x:.1}" y2="{0}" stroke="#333333"/>
-<text x="{x:.1}" y="{1}" text-anchor="middle" fill="#333333">{2}</text>
-"##,
-            BOTTOM + 5.0,
-            BOTTOM + 20.0,
-            size_label(p.data_size)
-        );
+        FRAME.x_tick(&mut s, px(x_of(p)), &size_label(p.data_size));
     }
-    let _ = write!(
-        s,
-        r##"<line x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}" stroke="#333333"/>
-<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{BOTTOM}" stroke="#333333"/>
-<text x="{0}" y="{1}" text-anchor="middle" fill="#222222">training examples (log scale; the untrained baseline at the left)</text>
-<text transform="translate(20 {2}) rotate(-90)" text-anchor="middle" fill="#222222">share of responses</text>
-"##,
-        (LEFT + RIGHT) / 2.0,
-        H - 26.0,
-        (TOP + BOTTOM) / 2.0
+    FRAME.axes(
+        &mut s,
+        "training examples (log scale; the untrained baseline at the left)",
+        "share of responses",
     );
     if fit.baseline.is_some() && !fit.points.is_empty() {
         // the axis break between the baseline and the trained sizes

@@ -1,32 +1,24 @@
 //! The valley figure of one student, as hand-written SVG: pass@1 by training examples on a log
 //! axis, 95% intervals as error bars, the baseline as a dashed line with its interval as a band,
 //! the bottom ringed, the log-linear fit past the bottom and the power law beside it.
-//!
-//! Text uses DejaVu Sans, the font the PNG is rasterised with (embedded in this crate), so both
-//! look the same.
 
 use std::fmt::Write as _;
 
 use super::format::size_label;
+use super::frame::{Frame, H, W, xml};
 use crate::analysis::Provenance;
 use crate::valley::StudentFit;
 
-/// Figure width and height, and the plot area's left, top and bottom edges (every figure's).
-pub(super) const W: f64 = 720.0;
-pub(super) const H: f64 = 460.0;
+/// The plot area's left, top and bottom edges (the decomposition figure's too).
 pub(super) const LEFT: f64 = 72.0;
 const RIGHT: f64 = W - 28.0;
 pub(super) const TOP: f64 = 64.0;
 pub(super) const BOTTOM: f64 = H - 64.0;
+const FRAME: Frame = Frame { left: LEFT, right: RIGHT, top: TOP, bottom: BOTTOM };
 const POINT: &str = "#1f5fa8";
 const FIT: &str = "#c8381e";
 const POWER: &str = "#2b8a3e";
 const BASE: &str = "#666666";
-
-/// Escapes text for XML.
-pub(crate) fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 /// The figure of `fit`.
 pub fn valley_svg(fit: &StudentFit, provenance: &Provenance) -> String {
@@ -50,16 +42,6 @@ pub fn valley_svg(fit: &StudentFit, provenance: &Provenance) -> String {
     let py = |y: f64| BOTTOM - y / y_max * (BOTTOM - TOP);
 
     let mut s = String::new();
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="DejaVu Sans, sans-serif" font-size="13">
-<!-- {} -->
-<title>{}: pass@1 by training examples</title>
-<rect width="{W}" height="{H}" fill="#ffffff"/>
-"##,
-        xml(&provenance.line()),
-        xml(&fit.label)
-    );
     let verdict = if fit.valley_detected {
         format!(
             "valley at {}: {:.2}× the baseline",
@@ -69,54 +51,19 @@ pub fn valley_svg(fit: &StudentFit, provenance: &Provenance) -> String {
     } else {
         "no valley detected".to_owned()
     };
-    let _ = write!(
-        s,
-        r##"<text x="{LEFT}" y="26" font-size="17" font-weight="bold">{}: pass@1 by training examples</text>
-<text x="{LEFT}" y="46" font-size="13" fill="#444444">{}</text>
-"##,
-        xml(&fit.label),
-        xml(&verdict)
-    );
+    let title = format!("{}: pass@1 by training examples", fit.label);
+    FRAME.open(&mut s, provenance, &title, &title, (&verdict, 13));
     // grid and y ticks
     let mut y = 0.0;
     while y <= y_max + 1e-9 {
-        let _ = write!(
-            s,
-            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{RIGHT}" y2="{0:.1}" stroke="#e6e6e6"/>
-<text x="{1}" y="{2:.1}" text-anchor="end" fill="#333333">{3}</text>
-"##,
-            py(y),
-            LEFT - 8.0,
-            py(y) + 4.5,
-            trim(y, step)
-        );
+        FRAME.y_grid(&mut s, py(y), &trim(y, step));
         y += step;
     }
     // x ticks at the data sizes
     for p in &fit.points {
-        let x = px((p.data_size as f64).log10());
-        let _ = write!(
-            s,
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{BOTTOM}" stroke="#f0f0f0"/>
-<line x1="{x:.1}" y1="{BOTTOM}" x2="{x:.1}" y2="{0}" stroke="#333333"/>
-<text x="{x:.1}" y="{1}" text-anchor="middle" fill="#333333">{2}</text>
-"##,
-            BOTTOM + 5.0,
-            BOTTOM + 20.0,
-            size_label(p.data_size)
-        );
+        FRAME.x_tick(&mut s, px((p.data_size as f64).log10()), &size_label(p.data_size));
     }
-    let _ = write!(
-        s,
-        r##"<line x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}" stroke="#333333"/>
-<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{BOTTOM}" stroke="#333333"/>
-<text x="{0}" y="{1}" text-anchor="middle" fill="#222222">training examples (log scale)</text>
-<text transform="translate(20 {2}) rotate(-90)" text-anchor="middle" fill="#222222">pass@1</text>
-"##,
-        (LEFT + RIGHT) / 2.0,
-        H - 26.0,
-        (TOP + BOTTOM) / 2.0
-    );
+    FRAME.axes(&mut s, "training examples (log scale)", "pass@1");
     // baseline band and line
     if let Some(b) = &fit.baseline {
         let (y0, y1) = (py(b.pass_at_1_ci95[1]), py(b.pass_at_1_ci95[0]));
