@@ -412,6 +412,20 @@ fn the_dry_run_counts_the_benchmark_window() {
         .unwrap();
     let text = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
     assert!(!String::from_utf8_lossy(&text.stdout).contains("warning"));
+    // the same sampling without its seed: a rerun would draw other samples, and the dry run says so
+    let seeded = spec.replace("problems = 279", "problems = 2");
+    let unseeded = seeded.replace("seed = 2025\n# Requests in flight", "# Requests in flight");
+    assert_ne!(seeded, unseeded, "examples/paper.toml changed: no [generate] seed");
+    std::fs::write(dir.path().join("paper.toml"), unseeded).unwrap();
+    let text = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(
+            "warning: [generate] samples at temperature 0.2 without a seed: a rerun of the study"
+        ),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    std::fs::write(dir.path().join("paper.toml"), seeded).unwrap();
     // a row the window cannot read is an error naming its file and line
     write("test2.jsonl", &[row("c", "2023-12-01"), "{\"question_id\": \"x\"}".into()]);
     let out = valley(&["study", "run", "paper.toml", "--dry-run"], dir.path());
