@@ -36,6 +36,11 @@ unavailable() {
     echo "warning: \`valley train check\` for it will say it did not run" >&2
     echo "$*" >> "$mark"
 }
+# A download of torch's ~3 GB of wheels that breaks off is tried once more before the engine
+# counts as not installed.
+twice() {
+    "$@" || { echo "train engines: \`$*\` failed; trying once more" >&2; "$@"; }
+}
 if ! "$base/bin/python" -c "import torch, transformers, trl, datasets" 2>/dev/null; then
     free_gb=$(df -Pk .cache | awk 'NR==2 { print int($4 / 1048576) }')
     echo "train engines: installing torch, transformers, TRL (${free_gb} GB free on $(df -P .cache | awk 'NR==2 { print $6 }'))"
@@ -45,7 +50,7 @@ if ! "$base/bin/python" -c "import torch, transformers, trl, datasets" 2>/dev/nu
     fi
     python3 -m venv "$base"
     if ! { "$base/bin/pip" install -q --upgrade pip &&
-        "$base/bin/pip" install -q "torch==2.15.0" "trl==1.16.0" "transformers==5.24.0" datasets accelerate; }; then
+        twice "$base/bin/pip" install -q "torch==2.15.0" "trl==1.16.0" "transformers==5.24.0" datasets accelerate; }; then
         rm -rf "$base"
         unavailable "all engines: pip install of torch/TRL failed (see the setup log)"
         exit 0
